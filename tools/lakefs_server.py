@@ -131,9 +131,8 @@ def build_binary(out: Path | None = None) -> Path:
     process = subprocess.Popen(
         command, cwd=BUILD_MODULE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    assert process.stdout is not None
     log_lines: list[str] = []
-    for line in process.stdout:
+    for line in process.stdout or ():
         log_lines.append(line.rstrip())
         if line.startswith("go: downloading"):
             _progress("  " + line.strip())
@@ -220,6 +219,7 @@ class LocalLakeFS:
         return json.dumps(config, indent=2)
 
     def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         config_path = self.workdir / "config.yaml"
         config_path.write_text(self.config_yaml())
         with self.log_path.open("ab") as log:
@@ -239,13 +239,15 @@ class LocalLakeFS:
             raise
 
     def _wait_healthy(self) -> None:
-        assert self._process is not None
+        process = self._process
+        if process is None:
+            raise LakeFSUnavailable("lakeFS was not started")
         deadline = time.monotonic() + self.startup_timeout
         health_url = f"{self.access.endpoint}/_health"
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            if process.poll() is not None:
                 raise LakeFSUnavailable(
-                    f"lakeFS exited with code {self._process.returncode} while starting.\n{self.log_tail()}"
+                    f"lakeFS exited with code {process.returncode} while starting.\n{self.log_tail()}"
                 )
             try:
                 with urllib.request.urlopen(health_url, timeout=2) as response:  # noqa: S310

@@ -31,7 +31,9 @@ def airflow_db() -> None:
         [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        pytest.fail(f"`airflow db migrate` failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        pytest.fail(
+            f"`airflow db migrate` failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
 
 
 @pytest.fixture

@@ -14,5 +14,5 @@ def test_dag_run_reaches_lakefs_through_env_connection(airflow_db, lakefs_conn_i
     main = repo.branch("main")
     written = main.object("from-airflow.txt").reader(mode="r").read()
     assert written == dag_run.run_id
-    published = [c for c in main.log() if c.metadata.get("airflow_run_id") == dag_run.run_id]
+    published = [c for c in main.log() if (c.metadata or {}).get("airflow_run_id") == dag_run.run_id]
     assert len(published) == 1

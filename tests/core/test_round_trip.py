@@ -30,6 +30,6 @@ def test_each_test_gets_an_empty_repository_of_its_own(repo: lakefs.Repository, 
 
 
 def test_server_rejects_wrong_secret(lakefs_server) -> None:
-    intruder = lakefs.Client(host=lakefs_server.endpoint, username=lakefs_server.access_key_id, password="not-it")
+    intruder = lakefs.Client(host=lakefs_server.endpoint, username=lakefs_server.access_key_id, password="not-it")  # noqa: S106
     with pytest.raises(lakefs.exceptions.NotAuthorizedException):
         list(lakefs.repositories(client=intruder))

@@ -5,13 +5,12 @@ No `from __future__ import annotations` here: Dagster inspects the `context`
 annotation at definition time and rejects it when it is a string.
 """
 
-
 import lakefs
 from dagster import (
     AssetExecutionContext,
     ConfigurableResource,
-    Definitions,
     DagsterInstance,
+    Definitions,
     asset,
     define_asset_job,
     materialize,
@@ -20,7 +19,7 @@ from dagster import (
 )
 
 
-class HarnessLakeFS(ConfigurableResource):  # type: ignore[misc]
+class HarnessLakeFS(ConfigurableResource):  # type: ignore[type-arg]
     endpoint: str
     access_key_id: str
     secret_access_key: str
@@ -48,7 +47,9 @@ def resource_for(lakefs_server, repo: lakefs.Repository) -> HarnessLakeFS:
 
 
 def test_materialize_in_process_reaches_lakefs(dagster_instance: DagsterInstance, lakefs_server, repo) -> None:
-    result = materialize([greeting], resources={"lakefs_repo": resource_for(lakefs_server, repo)}, instance=dagster_instance)
+    result = materialize(
+        [greeting], resources={"lakefs_repo": resource_for(lakefs_server, repo)}, instance=dagster_instance
+    )
 
     assert result.success
     head = repo.branch("dagster-harness").get_commit()
