@@ -1,0 +1,249 @@
+"""One exception hierarchy for everything lakefs-wap reports.
+
+Callers catch these without knowing either lakeFS SDK. Each message names the
+repository, branch or ref involved, what went wrong, and what to try. Where the
+SDKs have a class for the same case, ours subclasses it too, so existing
+``except lakefs_sdk.exceptions.NotFoundException`` (or the high-level
+``lakefs.exceptions.NotFoundException``) code keeps catching our errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import lakefs.exceptions as hl
+import lakefs_sdk.exceptions as sdk
+
+from lakefs_wap.retry import TRANSPORT_ERRORS
+
+
+class LakeFSWapError(Exception):
+    """Base of every error raised by lakefs-wap.
+
+    ``status`` is the HTTP status when the server answered, else ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        repository: str | None = None,
+        ref: str | None = None,
+        status: int | None = None,
+        server_message: str | None = None,
+    ) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.repository = repository
+        self.ref = ref
+        self.status = status
+        self.server_message = server_message
+        # The SDK classes we also derive from read these in their own __str__
+        # and handlers; keep them meaningful rather than absent.
+        self.reason = server_message
+        self.status_code = status
+        self.body: Any = {"message": server_message} if server_message else {}
+        self.headers: Any = {}
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class BadInputError(LakeFSWapError, ValueError, sdk.BadRequestException, hl.BadRequestException):
+    """The request was wrong: an invalid name, a bad argument, or a 400 from lakeFS."""
+
+
+class InvalidNameError(BadInputError):
+    """A repository, branch, tag or path name breaks lakeFS's rules; nothing was sent."""
+
+
+class NothingToCommitError(BadInputError):
+    """A commit was asked for but the branch has no uncommitted changes."""
+
+
+class AuthenticationError(LakeFSWapError, sdk.UnauthorizedException, hl.NotAuthorizedException):
+    """lakeFS did not accept the credentials (401)."""
+
+
+class PermissionDeniedError(LakeFSWapError, sdk.ForbiddenException, hl.ForbiddenException):
+    """The credentials are valid but may not do this (403)."""
+
+
+class NotFoundError(LakeFSWapError, sdk.NotFoundException, hl.NotFoundException):
+    """A repository, branch, ref, commit or object does not exist (404)."""
+
+
+class ConflictError(LakeFSWapError, hl.ConflictException):
+    """The request conflicts with the current state, e.g. a branch already exists (409)."""
+
+
+class MergeConflictError(ConflictError):
+    """A merge found paths changed on both sides; neither branch was changed.
+
+    ``conflicting_paths`` lists at most ``limit`` paths; ``total_conflicts``
+    counts all of them (None when they could not be listed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        repository: str,
+        source_ref: str,
+        destination_branch: str,
+        conflicting_paths: Sequence[str] = (),
+        total_conflicts: int | None = None,
+        server_message: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, repository=repository, ref=destination_branch, status=409, server_message=server_message
+        )
+        self.source_ref = source_ref
+        self.destination_branch = destination_branch
+        self.conflicting_paths = list(conflicting_paths)
+        self.total_conflicts = total_conflicts
+
+
+@dataclass(frozen=True)
+class FailedHook:
+    """One hook of a lakeFS action run that failed, with what it printed."""
+
+    action: str
+    hook_id: str
+    output: str
+
+
+class HookRejectedError(LakeFSWapError):
+    """A lakeFS pre-commit/pre-merge action failed and the server refused the operation (412)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        repository: str,
+        ref: str | None,
+        action_run_id: str | None,
+        failed_hooks: Sequence[FailedHook] = (),
+        server_message: str | None = None,
+    ) -> None:
+        super().__init__(message, repository=repository, ref=ref, status=412, server_message=server_message)
+        self.action_run_id = action_run_id
+        self.failed_hooks = list(failed_hooks)
+
+
+class BranchBusyError(LakeFSWapError):
+    """lakeFS gave up updating a branch that others were updating at the same time (429), after retries."""
+
+
+class ServerUnavailableError(LakeFSWapError, sdk.ServiceException):
+    """lakeFS could not be reached or kept failing (transport error, 500, 503), after retries."""
+
+
+class GateFailedError(LakeFSWapError):
+    """One or more quality gates failed; ``results`` holds every gate's result."""
+
+    def __init__(self, message: str, *, repository: str, ref: str, results: Sequence[Any]) -> None:
+        super().__init__(message, repository=repository, ref=ref)
+        self.results = list(results)
+
+
+class RunStateError(LakeFSWapError):
+    """A run-branch step was asked for in a state where it cannot happen (e.g. publish before commit)."""
+
+
+def server_message_of(error: sdk.ApiException) -> str:
+    """The ``message`` lakeFS put in an error body, or the HTTP reason."""
+    body = error.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if isinstance(body, str) and body:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return body.strip()[:500]
+        if isinstance(parsed, dict) and parsed.get("message"):
+            return str(parsed["message"])
+    return str(error.reason or "")
+
+
+def translate(
+    error: sdk.ApiException,
+    *,
+    action: str,
+    repository: str | None = None,
+    ref: str | None = None,
+    missing: str | None = None,
+) -> LakeFSWapError:
+    """Turn an SDK error into ours, in words that say what was being done.
+
+    ``action`` reads like "create branch 'x' from 'main'"; ``missing`` names
+    what a 404 most likely means ("repository 'r' or branch 'b'").
+    """
+    status = error.status
+    server = server_message_of(error)
+    where = f" in repository '{repository}'" if repository else ""
+    context = f"could not {action}{where}: {server or 'no message'} (HTTP {status})"
+    kwargs: dict[str, Any] = {"repository": repository, "ref": ref, "status": status, "server_message": server}
+    if status == 400:
+        return BadInputError(f"lakeFS rejected the request: {context}. Check the arguments named above.", **kwargs)
+    if status == 401:
+        return AuthenticationError(
+            f"lakeFS did not accept the credentials: {context}. "
+            "Check the access key id and secret access key of the connection.",
+            **kwargs,
+        )
+    if status == 403:
+        return PermissionDeniedError(
+            f"permission denied: {context}. Ask a lakeFS admin to grant this user the needed policy.", **kwargs
+        )
+    if status == 404:
+        thing = missing or "the repository or ref"
+        return NotFoundError(
+            f"not found: {context}. Check that {thing} exists and is spelled as in lakeFS.",
+            **kwargs,
+        )
+    if status == 409:
+        return ConflictError(f"conflict: {context}.", **kwargs)
+    if status == 429:
+        return BranchBusyError(
+            f"branch busy: {context}. Other commits or merges kept updating the branch; "
+            "retry later or serialize writers to this branch.",
+            **kwargs,
+        )
+    if (status is not None and status >= 500) or status is None:
+        return ServerUnavailableError(
+            f"lakeFS is unavailable: {context}. Check that the server is up and reachable.", **kwargs
+        )
+    return LakeFSWapError(f"lakeFS refused: {context}.", **kwargs)
+
+
+@contextmanager
+def translated(
+    *,
+    action: str,
+    repository: str | None = None,
+    ref: str | None = None,
+    missing: str | None = None,
+) -> Iterator[None]:
+    """Raise our errors, with ``translate``'s wording, for SDK and transport failures inside the block."""
+    try:
+        yield
+    except LakeFSWapError:
+        raise
+    except sdk.ApiException as error:
+        raise translate(error, action=action, repository=repository, ref=ref, missing=missing) from error
+    except TRANSPORT_ERRORS as error:
+        where = f" in repository '{repository}'" if repository else ""
+        raise ServerUnavailableError(
+            f"could not {action}{where}: lakeFS did not answer ({type(error).__name__}) after retries. "
+            "Check that the server is up and that the endpoint, proxy and TLS settings are right.",
+            repository=repository,
+            ref=ref,
+        ) from error

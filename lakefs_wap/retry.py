@@ -1,0 +1,116 @@
+"""Retrying the calls lakeFS asks us to retry, and only those.
+
+lakeFS answers 429 when concurrent commits or merges exhausted its optimistic
+branch-update retries and 503 when its KV store asks clients to slow down;
+500/502/504 and transport errors (refused, reset, timed out) are passing faults
+of the server or the network between. lakectl retries these; neither Python SDK
+does. Any other 4xx is final: retrying would only repeat the same mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import lakefs_sdk.exceptions as sdk
+import urllib3.exceptions
+
+logger = logging.getLogger("lakefs_wap.retry")
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# Transport failures worth another attempt. urllib3 raises these directly
+# because the SDK's pool is built with urllib3's own retries switched off.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    urllib3.exceptions.ProtocolError,  # connection reset / remote closed mid-response
+    urllib3.exceptions.NewConnectionError,  # connection refused
+    urllib3.exceptions.TimeoutError,  # connect or read timeout
+    urllib3.exceptions.MaxRetryError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in attempts and in total time.
+
+    ``max_attempts`` counts the first try: 1 means never retry.
+    """
+
+    max_attempts: int = 6
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_elapsed: float = 60.0
+    retry_statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"RetryPolicy.max_attempts must be at least 1, got {self.max_attempts}")
+        if self.initial_backoff < 0 or self.max_backoff < 0 or self.max_elapsed < 0:
+            raise ValueError("RetryPolicy backoff and elapsed bounds must not be negative")
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        return cls(max_attempts=1)
+
+    def delay_before(self, attempt: int) -> float:
+        """Seconds to sleep before ``attempt`` (2 for the first retry)."""
+        ceiling = min(self.max_backoff, self.initial_backoff * (2 ** (attempt - 2)))
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+    def is_retryable(self, error: BaseException) -> bool:
+        if isinstance(error, sdk.ApiException):
+            return error.status in self.retry_statuses
+        return isinstance(error, TRANSPORT_ERRORS)
+
+
+def describe_failure(error: BaseException) -> str:
+    if isinstance(error, sdk.ApiException):
+        return f"HTTP {error.status}"
+    return type(error).__name__
+
+
+def call_with_retries(
+    call: Callable[[], T],
+    policy: RetryPolicy,
+    what: str,
+    *,
+    before_retry: Callable[[], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``call`` until it succeeds, fails for good, or the policy's bounds are reached.
+
+    ``what`` names the request in the warning logged before each retry (never
+    credentials: callers pass a method and a path). ``before_retry`` rewinds
+    whatever a retry needs rewound, e.g. a request body stream.
+    """
+    started = time.monotonic()
+    attempt = 1
+    while True:
+        try:
+            return call()
+        except BaseException as error:
+            if not policy.is_retryable(error) or attempt >= policy.max_attempts:
+                raise
+            delay = policy.delay_before(attempt + 1)
+            if time.monotonic() - started + delay > policy.max_elapsed:
+                raise
+            logger.warning(
+                "lakeFS %s failed with %s (attempt %d of %d); retrying in %.2fs",
+                what,
+                describe_failure(error),
+                attempt,
+                policy.max_attempts,
+                delay,
+            )
+            sleep(delay)
+            if before_retry is not None:
+                before_retry()
+            attempt += 1
