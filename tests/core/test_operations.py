@@ -1,0 +1,83 @@
+"""The primitive operations converge when repeated and explain what went wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from lakefs_wap import BadInputError, ConflictError, NotFoundError, NothingToCommitError, objects, operations
+
+
+def test_create_branch_converges_or_conflicts_on_request(connection, repo) -> None:
+    head = operations.create_branch(connection, repo.id, "feature", "main")
+    assert operations.create_branch(connection, repo.id, "feature", "main") == head
+    with pytest.raises(ConflictError, match="create branch 'feature' from 'main'"):
+        operations.create_branch(connection, repo.id, "feature", "main", exist_ok=False)
+
+
+def test_create_branch_from_missing_source_names_both(connection, repo) -> None:
+    with pytest.raises(NotFoundError, match="source 'nope'"):
+        operations.create_branch(connection, repo.id, "feature", "nope")
+
+
+def test_delete_branch_is_idempotent_but_unknown_repository_is_not(connection, repo) -> None:
+    operations.create_branch(connection, repo.id, "gone", "main")
+    assert operations.delete_branch(connection, repo.id, "gone") is True
+    assert operations.delete_branch(connection, repo.id, "gone") is False
+    with pytest.raises(NotFoundError, match="'no-such-repo'"):
+        operations.delete_branch(connection, "no-such-repo", "gone")
+
+
+def test_commit_metadata_must_be_strings_or_scalars(connection, repo) -> None:
+    objects.upload(connection, repo.id, "main", "a.txt", b"a")
+    commit = operations.commit(connection, repo.id, "main", "typed", {"rows": 12, "ok": True, "name": "x"})
+    assert commit.metadata == {"rows": "12", "ok": "True", "name": "x"}
+    with pytest.raises(BadInputError, match=r"json\.dumps"):
+        operations.commit(connection, repo.id, "main", "nested", {"config": {"a": 1}})
+    with pytest.raises(BadInputError, match="non-empty message"):
+        operations.commit(connection, repo.id, "main", " ")
+    with pytest.raises(NothingToCommitError, match="allow_empty=True"):
+        operations.commit(connection, repo.id, "main", "again")
+    assert operations.commit(connection, repo.id, "main", "marker", allow_empty=True).parents == [commit.id]
+
+
+def test_merge_rejects_unknown_strategy_before_sending(connection, repo) -> None:
+    with pytest.raises(BadInputError, match="unknown merge strategy 'theirs'"):
+        operations.merge(connection, repo.id, "main", "main", strategy="theirs")
+
+
+def test_merge_strategy_resolves_a_conflict(connection, repo) -> None:
+    operations.create_branch(connection, repo.id, "left", "main")
+    objects.upload(connection, repo.id, "main", "same.txt", b"main wins?")
+    operations.commit(connection, repo.id, "main", "on main")
+    objects.upload(connection, repo.id, "left", "same.txt", b"source wins")
+    operations.commit(connection, repo.id, "left", "on left")
+    operations.merge(connection, repo.id, "left", "main", strategy="source-wins", metadata={"k": "v"})
+    assert objects.read_bytes(connection, repo.id, "main", "same.txt") == b"source wins"
+
+
+def test_revert_picks_the_parent_of_a_merge_itself(connection, repo) -> None:
+    operations.create_branch(connection, repo.id, "work", "main")
+    objects.upload(connection, repo.id, "work", "w.txt", b"w")
+    operations.commit(connection, repo.id, "work", "work")
+    merge_id = operations.merge(connection, repo.id, "work", "main")
+    head = operations.revert(connection, repo.id, "main", merge_id, message="undo", metadata={"why": "test"})
+    reverted = operations.get_commit(connection, repo.id, head)
+    assert reverted.message == "undo"
+    assert reverted.metadata == {"why": "test"}
+    with pytest.raises(NotFoundError):
+        objects.stat(connection, repo.id, "main", "w.txt")
+
+
+def test_tags_are_idempotent_and_never_move(connection, repo) -> None:
+    first = operations.create_tag(connection, repo.id, "v1", "main")
+    assert operations.create_tag(connection, repo.id, "v1", "main") == first
+    objects.upload(connection, repo.id, "main", "b.txt", b"b")
+    operations.commit(connection, repo.id, "main", "moves main")
+    with pytest.raises(ConflictError, match="already points at"):
+        operations.create_tag(connection, repo.id, "v1", "main")
+
+
+def test_commit_as_dict_is_plain_data(connection, repo) -> None:
+    data = operations.commit_as_dict(operations.get_commit(connection, repo.id, "main"))
+    assert set(data) == {"id", "message", "metadata", "parents", "creation_date", "committer", "meta_range_id"}
+    assert data["message"] == "Repository created"
