@@ -6,3 +6,82 @@ either orchestrator.
 """
 
 __version__ = "0.1.0"
+
+from lakefs_wap.connection import ConnectionSettings, LakeFSConnection, connect
+from lakefs_wap.errors import (
+    AuthenticationError,
+    BadInputError,
+    BranchBusyError,
+    ConflictError,
+    GateFailedError,
+    HookRejectedError,
+    InvalidNameError,
+    LakeFSWapError,
+    MergeConflictError,
+    NotFoundError,
+    NothingToCommitError,
+    PermissionDeniedError,
+    RunStateError,
+    ServerUnavailableError,
+)
+from lakefs_wap.gates import (
+    ChangeCount,
+    ChangedSomething,
+    GateContext,
+    GateReport,
+    GateResult,
+    NoDeletions,
+    OnlyUnderPrefixes,
+    ParquetSchemaUnchanged,
+    RequiredPaths,
+    TableRowCount,
+    run_gates,
+)
+from lakefs_wap.names import run_branch_name
+from lakefs_wap.retry import RetryPolicy
+from lakefs_wap.run_branch import (
+    RunBranch,
+    RunState,
+    RunStatus,
+    find_published_run,
+    revert_published_run,
+)
+
+__all__ = [
+    "AuthenticationError",
+    "BadInputError",
+    "BranchBusyError",
+    "ChangeCount",
+    "ChangedSomething",
+    "ConflictError",
+    "ConnectionSettings",
+    "GateContext",
+    "GateFailedError",
+    "GateReport",
+    "GateResult",
+    "HookRejectedError",
+    "InvalidNameError",
+    "LakeFSConnection",
+    "LakeFSWapError",
+    "MergeConflictError",
+    "NoDeletions",
+    "NotFoundError",
+    "NothingToCommitError",
+    "OnlyUnderPrefixes",
+    "ParquetSchemaUnchanged",
+    "PermissionDeniedError",
+    "RequiredPaths",
+    "RetryPolicy",
+    "RunBranch",
+    "RunState",
+    "RunStateError",
+    "RunStatus",
+    "ServerUnavailableError",
+    "TableRowCount",
+    "__version__",
+    "connect",
+    "find_published_run",
+    "revert_published_run",
+    "run_branch_name",
+    "run_gates",
+]
