@@ -1,0 +1,317 @@
+"""Moving object bytes in and out of lakeFS with bounded memory.
+
+The generated SDK reads a whole upload into memory and builds a multipart
+body; these helpers instead stream a file (or any readable) as the request
+body, and stream downloads to disk in chunks, so memory stays flat whatever the
+object's size. Requests share the connection's pool, credentials, client
+header and retry policy; a retried upload rewinds its source first (a source
+that cannot rewind is sent once, without retries).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote, urlencode
+
+import lakefs_sdk
+import lakefs_sdk.exceptions as sdk
+from lakefs_sdk.rest import RESTResponse
+
+from lakefs_wap.connection import LakeFSConnection
+from lakefs_wap.errors import ConflictError, LakeFSWapError, translated
+from lakefs_wap.names import validate_branch, validate_path, validate_ref, validate_repository
+from lakefs_wap.retry import RetryPolicy, call_with_retries
+
+Source = bytes | str | os.PathLike[str] | IO[bytes]
+CHUNK_SIZE = 1024 * 1024
+_AUTH = ["basic_auth"]
+_USER_METADATA_HEADER = "X-Lakefs-Meta-"
+
+
+def _headers(connection: LakeFSConnection, resource_path: str, method: str, extra: Mapping[str, str]) -> dict[str, str]:
+    api = connection.api
+    headers = {**api.default_headers, **extra}
+    api.update_params_for_auth(headers, None, _AUTH, resource_path, method, None)  # type: ignore[no-untyped-call]
+    return headers
+
+
+def _check(response: Any) -> None:
+    if not 200 <= response.status < 300:
+        raise sdk.ApiException(http_resp=RESTResponse(response))
+
+
+@contextmanager
+def _opened(source: Source) -> Iterator[tuple[IO[bytes] | bytes, int | None]]:
+    """The body to send and its length (None when unknown)."""
+    if isinstance(source, str):
+        data = source.encode("utf-8")
+        yield data, len(data)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        yield bytes(source), len(source)
+    elif isinstance(source, os.PathLike):
+        with open(source, "rb") as stream:
+            yield stream, os.fstat(stream.fileno()).st_size
+    else:
+        length = None
+        if _seekable(source):
+            start = source.tell()
+            length = source.seek(0, os.SEEK_END) - start
+            source.seek(start)
+        yield source, length
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def upload(
+    connection: LakeFSConnection,
+    repository: str,
+    branch: str,
+    path: str,
+    source: Source,
+    *,
+    content_type: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    if_absent: bool = False,
+) -> lakefs_sdk.ObjectStats:
+    """Stage ``source`` at ``path`` on ``branch``: bytes, text (UTF-8), a local file path, or a binary stream.
+
+    ``if_absent`` makes the write fail with a conflict when the path already
+    has an object (lakeFS's ``If-None-Match: *``).
+    """
+    validate_repository(repository)
+    validate_branch(branch)
+    validate_path(path)
+    resource = f"/repositories/{quote(repository, safe='')}/branches/{quote(branch, safe='')}/objects"
+    url = f"{connection.settings.api_url}{resource}?{urlencode({'path': path})}"
+    extra = {"Accept": "application/json", "Content-Type": content_type or "application/octet-stream"}
+    if if_absent:
+        extra["If-None-Match"] = "*"
+    for key, value in (metadata or {}).items():
+        extra[_USER_METADATA_HEADER + key] = value
+    with _opened(source) as (body, length):
+        if length is not None:
+            extra["Content-Length"] = str(length)
+        rewindable = isinstance(body, bytes) or _seekable(body)
+        start = body.tell() if not isinstance(body, bytes) and rewindable else 0
+        policy = connection.settings.retry if rewindable else RetryPolicy.never()
+
+        def rewind() -> None:
+            if not isinstance(body, bytes):
+                body.seek(start)
+
+        def send() -> Any:
+            response = connection.api.rest_client.pool_manager.request(
+                "POST",
+                url,
+                headers=_headers(connection, resource, "POST", extra),
+                body=body,
+                timeout=_timeout(connection),
+                preload_content=True,
+            )
+            _check(response)
+            return response
+
+        try:
+            with translated(
+                action=f"upload '{path}' to branch '{branch}'",
+                repository=repository,
+                ref=branch,
+                missing=f"repository '{repository}' and branch '{branch}'",
+            ):
+                response = call_with_retries(send, policy, f"POST {resource}", before_retry=rewind)
+        except LakeFSWapError as error:
+            if if_absent and error.status == 412:
+                raise ConflictError(
+                    f"'{path}' already exists on branch '{branch}' in repository '{repository}', and "
+                    "if_absent=True refuses to overwrite it.",
+                    repository=repository,
+                    ref=branch,
+                    status=412,
+                    server_message=error.server_message,
+                ) from error
+            raise
+    return lakefs_sdk.ObjectStats(**json.loads(response.data))
+
+
+def _timeout(connection: LakeFSConnection) -> Any:
+    import urllib3
+
+    return urllib3.Timeout(connect=connection.settings.connect_timeout, read=connection.settings.read_timeout)
+
+
+def download(
+    connection: LakeFSConnection,
+    repository: str,
+    ref: str,
+    path: str,
+    destination: os.PathLike[str] | str | IO[bytes],
+    *,
+    chunk_size: int = CHUNK_SIZE,
+) -> int:
+    """Stream an object to a local file (written atomically) or a binary stream; return bytes written."""
+    validate_repository(repository)
+    validate_ref(ref)
+    validate_path(path)
+    if isinstance(destination, (str, os.PathLike)):
+        target = Path(destination)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename, so a failed download never
+        # leaves a truncated file where a complete one is expected.
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                written = _download_into(connection, repository, ref, path, stream, chunk_size)
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        return written
+    return _download_into(connection, repository, ref, path, destination, chunk_size)
+
+
+def _download_into(
+    connection: LakeFSConnection, repository: str, ref: str, path: str, stream: IO[bytes], chunk_size: int
+) -> int:
+    resource = f"/repositories/{quote(repository, safe='')}/refs/{quote(ref, safe='')}/objects"
+    url = f"{connection.settings.api_url}{resource}?{urlencode({'path': path})}"
+    rewindable = _seekable(stream)
+    start = stream.tell() if rewindable else 0
+    policy = connection.settings.retry if rewindable else RetryPolicy.never()
+
+    def rewind() -> None:
+        stream.seek(start)
+        stream.truncate()
+
+    def fetch() -> int:
+        response = connection.api.rest_client.pool_manager.request(
+            "GET",
+            url,
+            headers=_headers(connection, resource, "GET", {"Accept": "application/octet-stream"}),
+            timeout=_timeout(connection),
+            preload_content=False,
+        )
+        try:
+            if not 200 <= response.status < 300:
+                response.read()
+                _check(response)
+            written = 0
+            for chunk in response.stream(chunk_size):
+                stream.write(chunk)
+                written += len(chunk)
+            return written
+        finally:
+            response.release_conn()
+
+    with translated(
+        action=f"download '{path}' from '{ref}'",
+        repository=repository,
+        ref=ref,
+        missing=f"object '{path}' on '{ref}'",
+    ):
+        return call_with_retries(fetch, policy, f"GET {resource}", before_retry=rewind)
+
+
+def read_bytes(connection: LakeFSConnection, repository: str, ref: str, path: str) -> bytes:
+    """A whole (small) object in memory. For large objects use ``download``."""
+    validate_repository(repository)
+    validate_ref(ref)
+    validate_path(path)
+    with translated(
+        action=f"read '{path}' from '{ref}'", repository=repository, ref=ref, missing=f"object '{path}' on '{ref}'"
+    ):
+        return bytes(connection.sdk.objects_api.get_object(repository, ref, path))
+
+
+def stat(connection: LakeFSConnection, repository: str, ref: str, path: str) -> lakefs_sdk.ObjectStats:
+    validate_repository(repository)
+    validate_ref(ref)
+    validate_path(path)
+    with translated(
+        action=f"stat '{path}' on '{ref}'", repository=repository, ref=ref, missing=f"object '{path}' on '{ref}'"
+    ):
+        return connection.sdk.objects_api.stat_object(repository, ref, path)
+
+
+@dataclass
+class BulkUploadResult:
+    """What a bulk upload did: each uploaded path's stats, each failed path's error."""
+
+    uploaded: dict[str, lakefs_sdk.ObjectStats] = field(default_factory=dict)
+    failed: dict[str, LakeFSWapError | OSError] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        text = f"{len(self.uploaded)} uploaded, {len(self.failed)} failed"
+        shown = list(self.failed.items())[:10]
+        return text + "".join(f"\n  {path}: {error}" for path, error in shown)
+
+
+def upload_many(
+    connection: LakeFSConnection,
+    repository: str,
+    branch: str,
+    items: Iterable[tuple[os.PathLike[str] | str, str]],
+    *,
+    workers: int = 8,
+) -> BulkUploadResult:
+    """Upload many ``(local file, lakeFS path)`` pairs with at most ``workers`` in flight.
+
+    Items are consumed lazily (a generator over millions of files is fine) and
+    every failure is reported in the result without stopping the others.
+    """
+    validate_repository(repository)
+    validate_branch(branch)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    result = BulkUploadResult()
+    lock = threading.Lock()
+
+    def one(local: os.PathLike[str] | str, path: str) -> None:
+        try:
+            stats = upload(connection, repository, branch, path, Path(local))
+        except (LakeFSWapError, OSError) as error:
+            with lock:
+                result.failed[path] = error
+            return
+        with lock:
+            result.uploaded[path] = stats
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lakefs-upload") as pool:
+        pending: set[Future[None]] = set()
+        for local, path in items:
+            if len(pending) >= workers * 2:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            pending.add(pool.submit(one, local, path))
+        for future in pending:
+            future.result()
+    return result
+
+
+def iter_directory(local_dir: os.PathLike[str] | str, prefix: str = "") -> Iterator[tuple[Path, str]]:
+    """``(file, lakeFS path)`` pairs for every file under ``local_dir``, for ``upload_many``."""
+    root = Path(local_dir)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root} is not a directory")
+    clean_prefix = prefix.strip("/")
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = file.relative_to(root).as_posix()
+        yield file, f"{clean_prefix}/{relative}" if clean_prefix else relative

@@ -1,0 +1,103 @@
+"""Streaming object I/O and bulk upload against the real server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from lakefs_wap import ConflictError, NotFoundError, objects
+from tests.fault_proxy import FaultProxy
+
+
+def test_upload_bytes_text_file_and_stream(connection, repo, tmp_path: Path) -> None:
+    local = tmp_path / "orders.csv"
+    local.write_bytes(b"id\n1\n")
+    objects.upload(connection, repo.id, "main", "a.bin", b"\x00\x01")
+    objects.upload(connection, repo.id, "main", "b.txt", "héllo")
+    objects.upload(connection, repo.id, "main", "c.csv", local, content_type="text/csv")
+    stats = objects.upload(connection, repo.id, "main", "d.bin", io.BytesIO(b"streamed"), metadata={"owner": "ops"})
+    assert stats.path == "d.bin"
+    assert stats.size_bytes == 8
+    assert objects.read_bytes(connection, repo.id, "main", "a.bin") == b"\x00\x01"
+    assert objects.read_bytes(connection, repo.id, "main", "b.txt") == "héllo".encode()
+    assert objects.stat(connection, repo.id, "main", "c.csv").content_type == "text/csv"
+    assert objects.stat(connection, repo.id, "main", "d.bin").metadata == {"owner": "ops"}
+
+
+def test_large_file_round_trip_streams(connection, repo, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    with big.open("wb") as out:
+        for _ in range(24):
+            out.write(os.urandom(1024 * 1024))
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    objects.upload(connection, repo.id, "main", "big/file.bin", big)
+    target = tmp_path / "out" / "file.bin"
+    assert objects.download(connection, repo.id, "main", "big/file.bin", target) == 24 * 1024 * 1024
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == digest
+    assert [p.name for p in target.parent.iterdir()] == ["file.bin"]  # no partial files left behind
+
+
+def test_non_seekable_stream_uploads_once(connection, repo) -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"from a pipe")
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        objects.upload(connection, repo.id, "main", "pipe.txt", pipe)
+    assert objects.read_bytes(connection, repo.id, "main", "pipe.txt") == b"from a pipe"
+
+
+def test_upload_retry_rewinds_the_body(proxy: FaultProxy, proxied, repo, tmp_path: Path) -> None:
+    local = tmp_path / "data.csv"
+    local.write_bytes(b"id\n" + b"1\n" * 1000)
+    proxy.inject("POST", r"/objects\?path=data.csv", 503, times=2)
+    objects.upload(proxied, repo.id, "main", "data.csv", local)
+    assert len(proxy.requests_to("POST", r"/objects\?path=data.csv")) == 3
+    assert objects.read_bytes(proxied, repo.id, "main", "data.csv") == local.read_bytes()
+
+
+def test_download_retry_starts_over(proxy: FaultProxy, proxied, repo, tmp_path: Path) -> None:
+    objects.upload(proxied, repo.id, "main", "x.txt", b"complete content")
+    proxy.inject("GET", r"/objects\?path=x.txt", None, times=1)
+    buffer = io.BytesIO()
+    assert objects.download(proxied, repo.id, "main", "x.txt", buffer) == 16
+    assert buffer.getvalue() == b"complete content"
+
+
+def test_if_absent_refuses_to_overwrite(connection, repo) -> None:
+    objects.upload(connection, repo.id, "main", "once.txt", b"first", if_absent=True)
+    with pytest.raises(ConflictError):
+        objects.upload(connection, repo.id, "main", "once.txt", b"second", if_absent=True)
+    assert objects.read_bytes(connection, repo.id, "main", "once.txt") == b"first"
+
+
+def test_missing_object_and_failed_download_leave_nothing(connection, repo, tmp_path: Path) -> None:
+    target = tmp_path / "never.bin"
+    with pytest.raises(NotFoundError, match=r"object 'nope\.bin' on 'main'"):
+        objects.download(connection, repo.id, "main", "nope.bin", target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bulk_upload_reports_each_failure_and_keeps_the_rest(connection, repo, tmp_path: Path) -> None:
+    source = tmp_path / "batch"
+    for i in range(40):
+        (source / f"part={i % 4}").mkdir(parents=True, exist_ok=True)
+        (source / f"part={i % 4}" / f"{i:02d}.csv").write_text(f"id\n{i}\n")
+    items = list(objects.iter_directory(source, prefix="raw/batch"))
+    items.insert(5, (tmp_path / "missing.csv", "raw/batch/missing.csv"))
+    items.insert(9, (source / "part=0" / "00.csv", "/absolute/not/allowed.csv"))
+
+    result = objects.upload_many(connection, repo.id, "main", iter(items), workers=4)
+
+    assert len(result.uploaded) == 40
+    assert set(result.failed) == {"raw/batch/missing.csv", "/absolute/not/allowed.csv"}
+    assert isinstance(result.failed["raw/batch/missing.csv"], FileNotFoundError)
+    assert "drop the leading '/'" in str(result.failed["/absolute/not/allowed.csv"])
+    assert not result.ok
+    assert "40 uploaded, 2 failed" in result.summary()
+    listed = {o.path for o in repo.branch("main").objects(prefix="raw/batch/")}
+    assert len(listed) == 40
+    assert "raw/batch/part=3/39.csv" in listed
