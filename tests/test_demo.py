@@ -8,7 +8,7 @@ from tools import demo
 from tools.lakefs_server import ServerAccess
 
 
-def test_demo_publishes_the_good_run_and_holds_back_the_bad_one(
+def test_demo_publishes_the_good_run_holds_back_the_bad_one_and_reverts(
     lakefs_server: ServerAccess, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("LAKEFS_ENDPOINT", lakefs_server.endpoint)
@@ -18,8 +18,12 @@ def test_demo_publishes_the_good_run_and_holds_back_the_bad_one(
     assert demo.main(["--rows", "25"]) == 0
 
     out = capsys.readouterr().out
-    assert "[good-run] gate row_count: PASSED: raw/orders/good-run.csv has 25 rows" in out
-    assert "[good-run] merged into main" in out
-    assert "[empty-run] gate row_count: FAILED" in out
-    assert "branches left: ['main', 'run-empty-run']" in out
+    assert "[orders-2026-11-21] wrote raw/orders/orders-2026-11-21.csv (25 rows" in out
+    assert "[orders-2026-11-21] 3/3 gates passed; the run passed" in out
+    assert "[orders-2026-11-21] published: merge commit" in out
+    assert "FAIL table_row_count: 'raw/orders/orders-2026-11-22.csv' has 0 rows, fewer than 1" in out
+    assert "main still at" in out
+    assert ": unchanged" in out
+    assert "state of ingest-orders-2026-11-22-d431ea92d0: failed" in out
+    assert "[rollback] main now lists []" in out
     assert lakefs_server.secret_access_key not in out

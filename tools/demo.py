@@ -1,10 +1,13 @@
-"""`make demo`: one branch-per-run ingestion on a real, local lakeFS, narrated.
+"""`make demo`: branch-per-run ingestion on a real, local lakeFS, narrated.
 
 It starts a throw-away lakeFS server (or uses the one named by
 ``LAKEFS_ENDPOINT``/``LAKEFS_ACCESS_KEY_ID``/``LAKEFS_SECRET_ACCESS_KEY``),
-creates a demo repository, and runs the write-audit-publish cycle twice: a good
-run that is published to ``main``, and a bad run that a gate stops, leaving
-``main`` untouched and its branch behind for debugging.
+creates a demo repository, and runs the write-audit-publish cycle of the
+lakefs-wap core three times:
+
+1. a good run: written to its own branch, gated, published to ``main`` in one merge;
+2. a bad run: a gate fails, ``main`` is untouched, the branch is kept and marked failed;
+3. a rollback: the good run is reverted on ``main``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,21 @@ import sys
 import uuid
 from collections.abc import Iterator
 
-import lakefs
-
+from lakefs_wap import (
+    ConnectionSettings,
+    GateFailedError,
+    LakeFSConnection,
+    NoDeletions,
+    OnlyUnderPrefixes,
+    RunBranch,
+    TableRowCount,
+    connect,
+    objects,
+)
+from lakefs_wap.refs import iter_log
 from tools.lakefs_server import LakeFSUnavailable, LocalLakeFS, ServerAccess
+
+GATES = [OnlyUnderPrefixes(["raw/"]), NoDeletions(), TableRowCount(min_rows=1)]
 
 
 def say(message: str) -> None:
@@ -50,36 +65,31 @@ def orders_csv(rows: int, seed: int) -> bytes:
     return buffer.getvalue().encode()
 
 
-def row_count_gate(branch: lakefs.Branch, path: str, minimum: int) -> tuple[bool, str]:
-    with branch.object(path).reader(mode="r") as reader:
-        rows = sum(1 for _ in csv.reader(reader)) - 1
-    return rows >= minimum, f"{path} has {rows} rows (need at least {minimum})"
-
-
-def run_once(repo: lakefs.Repository, run_id: str, rows: int) -> None:
-    main = repo.branch("main")
-    base = main.get_commit().id
-    branch = repo.branch(f"run-{run_id}").create(source_reference="main")
-    say(f"\n[{run_id}] opened branch {branch.id} from main@{base[:12]}")
-
+def ingest(connection: LakeFSConnection, repo: str, run_id: str, rows: int) -> RunBranch:
+    run = RunBranch(connection, repo, run_id, prefix="ingest")
+    base = run.open()
+    say(f"\n[{run_id}] opened branch {run.branch} from main@{base[:12]}")
     path = f"raw/orders/{run_id}.csv"
     data = orders_csv(rows, seed=len(run_id))
-    branch.object(path).upload(data=data, content_type="text/csv")
+    objects.upload(connection, repo, run.branch, path, data, content_type="text/csv")
     say(f"[{run_id}] wrote {path} ({rows} rows, {len(data):,} bytes) on the run branch only")
-
-    commit = branch.commit(message=f"ingest orders for {run_id}", metadata={"run_id": run_id})
-    say(f"[{run_id}] committed {commit.get_commit().id[:12]} on {branch.id}")
-
-    passed, detail = row_count_gate(branch, path, minimum=1)
-    say(f"[{run_id}] gate row_count: {'PASSED' if passed else 'FAILED'}: {detail}")
-    if not passed:
-        say(f"[{run_id}] not published: main stays at {main.get_commit().id[:12]}; {branch.id} kept for debugging")
-        return
-
-    merge = branch.merge_into(main, message=f"publish {run_id}", metadata={"run_id": run_id})
-    say(f"[{run_id}] merged into main: {merge[:12]}")
-    branch.delete()
-    say(f"[{run_id}] deleted {branch.id}; main now lists {[o.path for o in main.objects(prefix='raw/')]}")
+    commit = run.commit(f"ingest orders for {run_id}", {"rows": rows})
+    say(f"[{run_id}] committed {commit.id[:12]}")
+    try:
+        report = run.gate(GATES)
+    except GateFailedError as failure:
+        say(f"[{run_id}] {failure.message.splitlines()[0]}")
+        for result in failure.results:
+            say(f"[{run_id}]   {'ok  ' if result.passed else 'FAIL'} {result.name}: {result.message}")
+        run.mark_failed("; ".join(r.message for r in failure.results if not r.passed))
+        say(f"[{run_id}] not published; {run.branch} kept for debugging, marked failed")
+        return run
+    say(f"[{run_id}] {report.summary().splitlines()[0]}")
+    merge = run.publish()
+    say(f"[{run_id}] published: merge commit {merge[:12]} on main (gate report in its metadata)")
+    run.discard()
+    say(f"[{run_id}] deleted {run.branch}")
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,18 +98,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with demo_server() as access:
-            client = lakefs.Client(
-                host=access.endpoint, username=access.access_key_id, password=access.secret_access_key
+            connection = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
+            repo = f"demo-{uuid.uuid4().hex[:8]}"
+            connection.sdk.repositories_api.create_repository(
+                {"name": repo, "storage_namespace": f"local://{repo}", "default_branch": "main"}  # type: ignore[arg-type]
             )
-            name = f"demo-{uuid.uuid4().hex[:8]}"
-            repo = lakefs.Repository(name, client=client).create(storage_namespace=f"local://{name}")
-            say(f"Created repository {name}; main at {repo.branch('main').get_commit().id[:12]}")
-            run_once(repo, "good-run", rows=args.rows)
-            run_once(repo, "empty-run", rows=0)
+            say(f"Created repository {repo}")
+            good = ingest(connection, repo, "orders-2026-11-21", rows=args.rows)
+            main_after_good = connection.sdk.branches_api.get_branch(repo, "main").commit_id
+            bad = ingest(connection, repo, "orders-2026-11-22", rows=0)
+            main_now = connection.sdk.branches_api.get_branch(repo, "main").commit_id
+            say(f"main still at {main_now[:12]}: {'unchanged' if main_now == main_after_good else 'CHANGED'}")
+            say(f"state of {bad.branch}: {bad.status().state.value} ({bad.status().reason})")
+
+            revert = good.revert()
+            say(f"\n[rollback] reverted the good run on main: {revert[:12]}")
+            left = [o.path for o in connection.client.sdk_client.objects_api.list_objects(repo, "main").results]
+            say(f"[rollback] main now lists {left}")
             say("\nmain's history:")
-            for commit in repo.branch("main").log(max_amount=5):
+            for commit in iter_log(connection, repo, "main", limit=8):
                 say(f"  {commit.id[:12]}  {commit.message}")
-            say(f"branches left: {sorted(b.id for b in repo.branches())}")
     except LakeFSUnavailable as error:
         print(f"demo: {error}", file=sys.stderr)
         return 1
