@@ -185,16 +185,36 @@ class RunBranch:
 
     def published_commit(self) -> str | None:
         """The merge commit that published this run into the target, if any."""
-        found = find_published_run(
+        record = self._publish_record()
+        return record.id if record else None
+
+    def _publish_record(self) -> lakefs_sdk.Commit | None:
+        return find_published_run(
             self.connection, self.repository, self.target_branch, self.run_key, search_limit=self.search_limit
         )
-        return found.id if found else None
+
+    def _published_run_commit(self) -> lakefs_sdk.Commit | None:
+        """The data commit a past publish of this run merged, read from the merge's metadata."""
+        record = self._publish_record()
+        run_commit = (record.metadata or {}).get(KEY_RUN_COMMIT) if record is not None else None
+        return operations.get_commit(self.connection, self.repository, run_commit) if run_commit else None
 
     def status(self) -> RunStatus:
-        merge_commit = self.published_commit()
+        record = self._publish_record()
+        if record is not None:
+            return RunStatus(
+                RunState.PUBLISHED,
+                self.branch,
+                self.run_key,
+                base_commit=(record.metadata or {}).get(KEY_BASE),
+                head_commit=self.head(),
+                run_commit=(record.metadata or {}).get(KEY_RUN_COMMIT),
+                merge_commit=record.id,
+            )
+        return self._unpublished_status()
+
+    def _unpublished_status(self) -> RunStatus:
         head = self.head()
-        if merge_commit is not None:
-            return RunStatus(RunState.PUBLISHED, self.branch, self.run_key, head_commit=head, merge_commit=merge_commit)
         if head is None:
             return RunStatus(RunState.ABSENT, self.branch, self.run_key)
         own = list(self._own_commits())
@@ -253,6 +273,10 @@ class RunBranch:
             if previous is not None:
                 logger.info("nothing new staged on %s; returning the run's commit %s", self.branch, previous.id)
                 return previous
+            published = self._published_run_commit()
+            if published is not None:
+                logger.info("run %s is already published; returning its commit %s", self.run_key, published.id)
+                return published
             head = operations.branch_head(self.connection, self.repository, self.branch)
             if head == base:
                 raise
@@ -269,7 +293,7 @@ class RunBranch:
         ``lakefs_wap.gates``), so it shows in the lakeFS UI and travels into
         the target's history when the run is published.
         """
-        run_commit = self._latest(CommitKind.DATA)
+        run_commit = self._latest(CommitKind.DATA) or self._published_run_commit()
         if run_commit is None:
             raise RunStateError(
                 f"run branch '{self.branch}' in repository '{self.repository}' has no commit of this run to gate; "
@@ -287,7 +311,8 @@ class RunBranch:
         base = (run_commit.metadata or {}).get(KEY_BASE) or self._merge_base_with_source()
         context = GateContext(self.connection, self.repository, run_ref=run_commit.id, base_ref=base)
         report = run_gates(context, gates)
-        self._record(report, run_commit.id)
+        if _kind(run_commit) == CommitKind.DATA.value and _run_key(run_commit) == self.run_key:
+            self._record(report, run_commit.id)
         if not report.passed and raise_on_failure:
             raise GateFailedError(
                 f"quality gates failed for run '{self.run_id}' on branch '{self.branch}' "
@@ -338,7 +363,7 @@ class RunBranch:
         if existing is not None:
             logger.info("run %s is already published as %s", self.run_key, existing)
             return existing
-        status = self.status()
+        status = self._unpublished_status()
         if status.state in (RunState.ABSENT, RunState.OPEN):
             raise RunStateError(
                 f"run branch '{self.branch}' in repository '{self.repository}' is {status.state.value}: "

@@ -278,6 +278,27 @@ def test_publish_into_another_target_with_squash(connection, repo) -> None:
     assert [o.path for o in repo.branch("production").objects()] == []
 
 
+def test_rerunning_a_published_and_cleaned_up_run_converges(connection, repo) -> None:
+    def whole_run() -> str:
+        run = RunBranch(connection, repo.id, RUN_ID)
+        run.open()
+        write(run, "raw/orders.csv", b"id\n1\n")
+        run.commit("ingest")
+        run.gate([TableRowCount(min_rows=1)])
+        merge_id = run.publish()
+        run.discard()
+        return merge_id
+
+    first = whole_run()
+    # The orchestrator runs everything again (a cleared DAG run, a re-executed job):
+    # the new branch already holds the published data, so there is nothing to commit.
+    assert whole_run() == first
+    publishes = [c for c in repo.branch("main").log() if (c.metadata or {}).get(KEY_KIND) == "publish"]
+    assert [c.id for c in publishes] == [first]
+    assert head_of(repo) == first
+    assert [b.id for b in repo.branches()] == ["main"]
+
+
 def test_mark_failed_without_branch_returns_none(run: RunBranch) -> None:
     assert run.mark_failed("never opened") is None
 
