@@ -212,12 +212,6 @@ class LakeFSConnection:
         assert self._api_client is not None  # noqa: S101 - set by _build_sdk
         return self._api_client
 
-    def ui_url(self, *parts: str) -> str:
-        """A link into the lakeFS web UI, e.g. ``ui_url("repositories", repo, "commits", commit_id)``."""
-        from urllib.parse import quote
-
-        return "/".join([self.settings.endpoint, *(quote(part, safe="") for part in parts)])
-
     def whoami(self) -> str:
         """Check endpoint and credentials with one request; return the user id."""
         with translated(action="authenticate", missing="the lakeFS endpoint (is it a lakeFS server?)"):
