@@ -206,7 +206,7 @@ def translate(
     if status == 404:
         thing = missing or "the repository or ref"
         return NotFoundError(
-            f"not found: {context}. Check that {thing} exists and is spelled as in lakeFS.",
+            f"not found: {context}. Check that these exist and are spelled as in lakeFS: {thing}.",
             **kwargs,
         )
     if status == 409:

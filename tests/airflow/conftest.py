@@ -75,3 +75,24 @@ def load_dag(dag_file: Path, dag_id: str) -> Any:
 def run_dag(dag_file: Path, dag_id: str, **test_kwargs: Any) -> Any:
     """Run one DAG run in-process with ``dag.test()`` and return the DagRun."""
     return load_dag(dag_file, dag_id).test(**test_kwargs)
+
+
+def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
+    """The XCom a task of a finished dag.test() run pushed."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key=key)
+        ).first()
+    assert row is not None, f"no XCom {key!r} from task {task_id!r}"
+    return XComModel.deserialize_value(row)
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+
+
+def try_numbers(dag_run: Any) -> dict[str, int]:
+    return {ti.task_id: ti.try_number for ti in dag_run.get_task_instances()}

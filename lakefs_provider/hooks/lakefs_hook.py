@@ -1,0 +1,199 @@
+"""LakeFSHook: an Airflow connection turned into a lakefs-wap connection.
+
+Two connection shapes are accepted:
+
+- conn type ``lakefs`` (this provider): host = lakeFS endpoint, login = access
+  key id, password = secret access key; extras ``verify_ssl``, ``ca_bundle``,
+  ``proxy``, ``timeout`` (read timeout, seconds), ``connect_timeout`` and
+  ``max_retries`` (attempts, including the first);
+- the ``airflow-provider-lakefs`` shape: any conn type (usually ``http``) with
+  the endpoint in host and ``access_key_id``/``secret_access_key`` in extras.
+
+The methods below the connection part keep the signatures of the incumbent
+provider's hook, so DAGs and custom operators written against it keep working.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+import lakefs_sdk
+from airflow.sdk import BaseHook
+
+from lakefs_provider.version_compat import AirflowNotFoundException, mask_secret
+from lakefs_wap import ConnectionSettings, LakeFSConnection, RetryPolicy, connect, objects, operations
+from lakefs_wap.errors import BadInputError
+from lakefs_wap.refs import iter_log
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(value: Any, *, conn_id: str, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise BadInputError(f"lakeFS connection '{conn_id}': extra '{name}' must be true or false, got {value!r}.")
+
+
+def _number(value: Any, *, conn_id: str, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadInputError(f"lakeFS connection '{conn_id}': extra '{name}' must be a number, got {value!r}.") from None
+
+
+def settings_from_connection(connection: Any) -> ConnectionSettings:
+    """Build core settings from an Airflow ``Connection`` (sync or async fetched)."""
+    conn_id = connection.conn_id
+    extras: Mapping[str, Any] = connection.extra_dejson or {}
+    endpoint = (connection.host or extras.get("endpoint") or "").strip()
+    if not endpoint:
+        raise BadInputError(
+            f"lakeFS connection '{conn_id}' has no endpoint: set its Host (lakeFS endpoint), "
+            "for example 'https://lakefs.example.com'."
+        )
+    if "://" not in endpoint:
+        endpoint = f"{connection.schema or 'http'}://{endpoint}"
+    if connection.port and endpoint.count(":") < 2:
+        endpoint = f"{endpoint.rstrip('/')}:{connection.port}"
+    access_key_id = connection.login or extras.get("access_key_id")
+    secret = connection.password or extras.get("secret_access_key")
+    if not access_key_id:
+        raise BadInputError(
+            f"lakeFS connection '{conn_id}' has no access key id: set its Login (Access key ID) "
+            "or the extra 'access_key_id'."
+        )
+    if not secret:
+        raise BadInputError(
+            f"lakeFS connection '{conn_id}' has no secret access key: set its Password (Secret access key) "
+            "or the extra 'secret_access_key'."
+        )
+    mask_secret(secret)
+    values: dict[str, Any] = {"endpoint": endpoint, "access_key_id": access_key_id, "secret_access_key": secret}
+    if "verify_ssl" in extras:
+        values["verify_ssl"] = _flag(extras["verify_ssl"], conn_id=conn_id, name="verify_ssl")
+    if extras.get("ca_bundle"):
+        values["ca_bundle"] = str(extras["ca_bundle"])
+    if extras.get("proxy"):
+        values["proxy"] = str(extras["proxy"])
+    if extras.get("timeout") not in (None, ""):
+        values["read_timeout"] = _number(extras["timeout"], conn_id=conn_id, name="timeout")
+    if extras.get("connect_timeout") not in (None, ""):
+        values["connect_timeout"] = _number(extras["connect_timeout"], conn_id=conn_id, name="connect_timeout")
+    if extras.get("max_retries") not in (None, ""):
+        attempts = int(_number(extras["max_retries"], conn_id=conn_id, name="max_retries"))
+        values["retry"] = RetryPolicy(max_attempts=max(attempts, 1))
+    return ConnectionSettings(**values)
+
+
+def missing_connection(conn_id: str) -> BadInputError:
+    return BadInputError(
+        f"Airflow connection '{conn_id}' is not defined: create it (conn type 'lakefs', Host = lakeFS endpoint, "
+        f"Login = access key id, Password = secret access key) or set AIRFLOW_CONN_{conn_id.upper()}."
+    )
+
+
+def _pick(primary: str | None, alias: str | None, *, names: str) -> str:
+    value = primary if primary is not None else alias
+    if value is None:
+        raise TypeError(f"missing required argument: {names}")
+    return value
+
+
+class LakeFSHook(BaseHook):
+    """Talks to lakeFS through the Airflow connection ``lakefs_conn_id``.
+
+    ``get_conn()`` returns the core ``LakeFSConnection`` (shared per process),
+    which operators hand to ``lakefs_wap`` calls.
+    """
+
+    conn_name_attr = "lakefs_conn_id"
+    default_conn_name = "lakefs_default"
+    conn_type = "lakefs"
+    hook_name = "lakeFS"
+
+    def __init__(self, lakefs_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.lakefs_conn_id = lakefs_conn_id
+
+    def settings(self) -> ConnectionSettings:
+        try:
+            connection = self.get_connection(self.lakefs_conn_id)
+        except AirflowNotFoundException as error:
+            raise missing_connection(self.lakefs_conn_id) from error
+        return settings_from_connection(connection)
+
+    @classmethod
+    async def asettings(cls, lakefs_conn_id: str) -> ConnectionSettings:
+        """The same, fetched without blocking an event loop (for triggers)."""
+        try:
+            connection = await cls.aget_connection(lakefs_conn_id)
+        except AirflowNotFoundException as error:
+            raise missing_connection(lakefs_conn_id) from error
+        return settings_from_connection(connection)
+
+    def get_conn(self) -> LakeFSConnection:
+        return connect(self.settings())
+
+    def test_connection(self) -> tuple[bool, str]:
+        """What ``airflow connections test`` and the UI's Test button call."""
+        try:
+            connection = self.get_conn()
+            user = connection.whoami()
+            version = connection.server_version()
+        except Exception as error:  # reported to the user as the test's verdict
+            return False, str(error)
+        return True, f"Connected to lakeFS {version} at {connection.settings.endpoint} as '{user}'."
+
+    # ----- the incumbent airflow-provider-lakefs hook API --------------------------
+
+    def create_branch(
+        self,
+        repo: str | None = None,
+        name: str | None = None,
+        source_branch: str = "main",
+        *,
+        repository: str | None = None,
+    ) -> str:
+        """Create branch ``name`` from ``source_branch``; return its head commit id (existing branch: its head)."""
+        repo_name = _pick(repo, repository, names="repo")
+        return operations.create_branch(self.get_conn(), repo_name, _pick(name, None, names="name"), source_branch)
+
+    def delete_branch(self, repo: str, branch: str) -> bool:
+        return operations.delete_branch(self.get_conn(), repo, branch)
+
+    def commit(self, repo: str, branch: str, msg: str, metadata: Mapping[str, Any] | None = None) -> str:
+        return str(operations.commit(self.get_conn(), repo, branch, msg, metadata).id)
+
+    def upload(self, repo: str, branch: str, path: str, content: bytes | str | IO[bytes]) -> lakefs_sdk.ObjectStats:
+        return objects.upload(self.get_conn(), repo, branch, path, content)
+
+    def merge(
+        self, repo: str, source_ref: str, destination_branch: str, msg: str, metadata: Mapping[str, Any] | None = None
+    ) -> str:
+        return operations.merge(self.get_conn(), repo, source_ref, destination_branch, message=msg, metadata=metadata)
+
+    def get_branch_commit_id(self, repo: str, branch: str | None = None, *, name: str | None = None) -> str:
+        return operations.branch_head(self.get_conn(), repo, _pick(branch, name, names="branch"))
+
+    def get_commit(self, repo: str, ref: str) -> dict[str, Any]:
+        return operations.commit_as_dict(operations.get_commit(self.get_conn(), repo, ref))
+
+    def log_commits(self, repo: str, ref: str, size: int = 100) -> Iterator[dict[str, Any]]:
+        """Commits reachable from ``ref``, newest first, fetched ``size`` at a time."""
+        for commit in iter_log(self.get_conn(), repo, ref, page_size=size):
+            yield operations.commit_as_dict(commit)
+
+    def stat_object(self, repo: str, ref: str, path: str) -> lakefs_sdk.ObjectStats:
+        return objects.stat(self.get_conn(), repo, ref, path)
+
+    def get_object(self, repo: str, ref: str, path: str) -> IO[bytes]:
+        """A readable binary file of a (small) object, read into memory."""
+        return io.BytesIO(objects.read_bytes(self.get_conn(), repo, ref, path))

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lakefs_provider.sensors._base import LakeFSBaseSensor
+from lakefs_provider.triggers.commit_trigger import LakeFSCommitTrigger
+from lakefs_wap import NotFoundError, operations
+from lakefs_wap.refs import iter_log
+from lakefs_wap.watch import new_commit_since
+
+
+class LakeFSCommitSensor(LakeFSBaseSensor):
+    """Wait for a new commit on ``branch``; returns (XCom) its id.
+
+    "New" means after ``prev_commit_id`` when given, otherwise after the
+    branch's head at the sensor's first poke. In ``reschedule`` mode that head
+    is found again on each poke as the newest commit made before the first
+    poke started (lakeFS commit times have one-second resolution; pass
+    ``prev_commit_id`` where that matters). With ``prefixes``, only commits
+    touching those prefixes count. ``branch_exists=False`` waits for a branch
+    that does not exist yet instead of failing.
+    """
+
+    template_fields: Sequence[str] = ("repo", "branch", "prev_commit_id", "prefixes", "lakefs_conn_id")
+
+    def __init__(
+        self,
+        *,
+        repo: str,
+        branch: str,
+        prev_commit_id: str | None = None,
+        prefixes: Sequence[str] | None = None,
+        branch_exists: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.repo = repo
+        self.branch = branch
+        self.prev_commit_id = prev_commit_id
+        self.prefixes = prefixes
+        self.branch_exists = branch_exists
+        self._first_head: str | None = None
+
+    def _baseline(self, context: Any) -> str | None:
+        """The commit to compare against, or None on the first poke (which records it)."""
+        if self.prev_commit_id:
+            return self.prev_commit_id
+        if self.reschedule:
+            # Each poke is a fresh process that remembers nothing: find the
+            # head as of the first poke, which Airflow records for us.
+            first_poke = context["ti"].get_first_reschedule_date(context)
+        elif self._first_head is not None:
+            return self._first_head
+        else:
+            first_poke = None
+        if first_poke is not None:
+            cutoff = first_poke.timestamp()
+            for commit in iter_log(self.connection, self.repo, self.branch):
+                if commit.creation_date <= cutoff:
+                    return str(commit.id)
+        self._first_head = operations.branch_head(self.connection, self.repo, self.branch)
+        self.log.info("Waiting for commits on '%s' after its head %s", self.branch, self._first_head)
+        return None
+
+    def check(self, context: Any) -> str | None:
+        try:
+            baseline = self._baseline(context)
+        except NotFoundError:
+            if self.branch_exists:
+                raise
+            self.log.info("Branch '%s' does not exist yet in '%s'; waiting", self.branch, self.repo)
+            return None
+        if baseline is None:
+            return None
+        return new_commit_since(self.connection, self.repo, self.branch, baseline, self.prefixes)
+
+    def trigger(self, context: Any) -> LakeFSCommitTrigger:
+        baseline = self.prev_commit_id or self._first_head
+        if baseline is None:  # the branch did not exist at the first poke
+            baseline = operations.branch_head(self.connection, self.repo, self.branch)
+        return LakeFSCommitTrigger(
+            repo=self.repo,
+            branch=self.branch,
+            prev_commit_id=baseline,
+            prefixes=self.prefixes,
+            lakefs_conn_id=self.lakefs_conn_id,
+            poke_interval=float(self.poke_interval),
+        )
+
+
+# The name airflow-provider-lakefs gave this sensor.
+CommitSensor = LakeFSCommitSensor

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Any
+
+from lakefs_provider.triggers.base import LakeFSPollingTrigger
+from lakefs_wap import LakeFSConnection
+from lakefs_wap.watch import find_object
+
+
+class LakeFSFileTrigger(LakeFSPollingTrigger):
+    """Fires with the path found when ``path`` exists on ``ref``, or any object under ``prefix`` does."""
+
+    def __init__(
+        self,
+        *,
+        repo: str,
+        ref: str,
+        path: str | None = None,
+        prefix: str | None = None,
+        lakefs_conn_id: str = "lakefs_default",
+        poke_interval: float = 60.0,
+    ) -> None:
+        super().__init__(lakefs_conn_id=lakefs_conn_id, poke_interval=poke_interval)
+        self.repo = repo
+        self.ref = ref
+        self.path = path
+        self.prefix = prefix
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "repo": self.repo,
+                "ref": self.ref,
+                "path": self.path,
+                "prefix": self.prefix,
+                "lakefs_conn_id": self.lakefs_conn_id,
+                "poke_interval": self.poke_interval,
+            },
+        )
+
+    def check(self, connection: LakeFSConnection) -> str | None:
+        return find_object(connection, self.repo, self.ref, path=self.path, prefix=self.prefix)
+
+    def describe(self) -> str:
+        what = f"'{self.path}'" if self.path else f"objects under '{self.prefix}'"
+        return f"{what} on '{self.ref}' in '{self.repo}'"
