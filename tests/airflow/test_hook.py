@@ -167,3 +167,10 @@ def test_incumbent_operator_signatures_are_accepted() -> None:
         task_id="m", lakefs_conn_id="x", repo="r", source_ref="b", destination_branch="main", msg="m", metadata={}
     )
     assert (commit.lakefs_conn_id, commit.msg, merge.source_ref) == ("x", "m", "b")
+
+
+def test_airflow_metadata_can_be_turned_off() -> None:
+    from lakefs_provider.operators.commit_operator import LakeFSCommitOperator
+
+    plain = LakeFSCommitOperator(task_id="c", repo="r", branch="b", msg="m", add_airflow_metadata=False)
+    assert plain.commit_metadata(context={}, metadata={"only": "mine"}) == {"only": "mine"}

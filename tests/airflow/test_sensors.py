@@ -13,7 +13,7 @@ from lakefs_provider.sensors.commit_sensor import CommitSensor, LakeFSCommitSens
 from lakefs_provider.sensors.file_sensor import FileSensor, LakeFSFileSensor
 from lakefs_provider.triggers.commit_trigger import LakeFSCommitTrigger
 from lakefs_provider.triggers.file_trigger import LakeFSFileTrigger
-from lakefs_wap import BadInputError
+from lakefs_wap import BadInputError, NotFoundError
 from tests.airflow.conftest import TEST_DAGS, run_dag, task_states, xcom
 
 
@@ -162,3 +162,24 @@ async def test_trigger_reports_a_missing_connection_as_an_error_event() -> None:
     event = await first_event(trigger)
     assert event.payload["status"] == "error"
     assert "Airflow connection 'nowhere' is not defined" in event.payload["message"]
+
+
+def test_file_sensor_prefix_sees_staged_objects(lakefs_conn_id, repo) -> None:
+    sensor = LakeFSFileSensor(task_id="prefix", repo=repo.id, ref="main", prefix="landing/")
+    assert sensor.check({}) is None
+    repo.branch("main").object("landing/part-0001.parquet").upload(data=b"x")
+    assert sensor.check({}) == "landing/part-0001.parquet"
+
+
+def test_commit_sensor_can_wait_for_a_branch_that_does_not_exist_yet(lakefs_conn_id, repo) -> None:
+    waiting = LakeFSCommitSensor(task_id="later", repo=repo.id, branch="tomorrow", branch_exists=False)
+    assert waiting.check({}) is None  # no branch yet: keep waiting
+    branch = repo.branch("tomorrow").create(source_reference="main")
+    assert waiting.check({}) is None  # first look records the head
+    branch.object("a.csv").upload(data=b"a")
+    new_commit = branch.commit(message="first data").get_commit().id
+    assert waiting.check({}) == new_commit
+
+    strict = LakeFSCommitSensor(task_id="strict", repo=repo.id, branch="never")
+    with pytest.raises(NotFoundError, match="'never'"):
+        strict.check({})
