@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 from typing import IO, Any
 
 import lakefs_sdk
@@ -197,3 +198,17 @@ class LakeFSHook(BaseHook):
     def get_object(self, repo: str, ref: str, path: str) -> IO[bytes]:
         """A readable binary file of a (small) object, read into memory."""
         return io.BytesIO(objects.read_bytes(self.get_conn(), repo, ref, path))
+
+
+class UsesLakeFSHook:
+    """For operators and sensors: the hook and the core connection for ``self.lakefs_conn_id``."""
+
+    lakefs_conn_id: str
+
+    @cached_property
+    def hook(self) -> LakeFSHook:
+        return LakeFSHook(lakefs_conn_id=self.lakefs_conn_id)
+
+    @property
+    def connection(self) -> LakeFSConnection:
+        return self.hook.get_conn()

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from lakefs_provider.hooks.lakefs_hook import LakeFSHook
+from lakefs_provider.hooks.lakefs_hook import LakeFSHook, UsesLakeFSHook
 from lakefs_provider.links.lakefs_link import LakeFSLink, branch_url, commit_url
 from lakefs_provider.run_metadata import PREFIX, airflow_run_metadata
-from lakefs_wap import LakeFSConnection
 from lakefs_wap.refs import iter_log
 
 RUN_ID_KEY = PREFIX + "dag_run_id"
@@ -22,7 +20,7 @@ DAG_ID_KEY = PREFIX + "dag_id"
 _RETRY_LOOKBACK = 200
 
 
-class LakeFSBaseOperator(BaseOperator):
+class LakeFSBaseOperator(UsesLakeFSHook, BaseOperator):
     """Base of the lakeFS operators. ``lakefs_conn_id`` names the Airflow connection."""
 
     ui_color = "#7fd0c4"
@@ -30,14 +28,6 @@ class LakeFSBaseOperator(BaseOperator):
     def __init__(self, *, lakefs_conn_id: str = LakeFSHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lakefs_conn_id = lakefs_conn_id
-
-    @cached_property
-    def hook(self) -> LakeFSHook:
-        return LakeFSHook(lakefs_conn_id=self.lakefs_conn_id)
-
-    @property
-    def connection(self) -> LakeFSConnection:
-        return self.hook.get_conn()
 
     def link_to_commit(self, context: Any, repository: str, commit_id: str) -> None:
         LakeFSLink.persist(context, commit_url(self.connection.settings.endpoint, repository, commit_id))

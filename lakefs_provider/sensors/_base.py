@@ -4,18 +4,16 @@ worker; if not done and ``deferrable``, hand the wait to a trigger."""
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, conf
 
-from lakefs_provider.hooks.lakefs_hook import LakeFSHook
+from lakefs_provider.hooks.lakefs_hook import LakeFSHook, UsesLakeFSHook
 from lakefs_provider.triggers.base import LakeFSPollingTrigger
 from lakefs_provider.version_compat import AirflowException
-from lakefs_wap import LakeFSConnection
 
 
-class LakeFSBaseSensor(BaseSensorOperator):
+class LakeFSBaseSensor(UsesLakeFSHook, BaseSensorOperator):
     ui_color = "#b3e0da"
 
     def __init__(
@@ -32,14 +30,6 @@ class LakeFSBaseSensor(BaseSensorOperator):
         self.deferrable = (
             conf.getboolean("operators", "default_deferrable", fallback=False) if deferrable is None else deferrable
         )
-
-    @cached_property
-    def hook(self) -> LakeFSHook:
-        return LakeFSHook(lakefs_conn_id=self.lakefs_conn_id)
-
-    @property
-    def connection(self) -> LakeFSConnection:
-        return self.hook.get_conn()
 
     def trigger(self, context: Any) -> LakeFSPollingTrigger:
         raise NotImplementedError
