@@ -138,6 +138,12 @@ class GateReport:
         }
 
 
+def failed_gates_in(metadata: dict[str, str]) -> list[str]:
+    """``"name: message"`` for each failed gate in a report recorded by ``GateReport.as_metadata``."""
+    recorded = json.loads(metadata.get("lakefs_wap.gates", "[]"))
+    return [f"{gate['name']}: {gate['message']}" for gate in recorded if not gate.get("passed")]
+
+
 def gate_name(gate: Gate) -> str:
     name = getattr(gate, "name", None) or getattr(gate, "__name__", None) or type(gate).__name__
     return str(name)

@@ -44,7 +44,7 @@ from lakefs_wap.errors import (
     ServerUnavailableError,
     translated,
 )
-from lakefs_wap.gates import Gate, GateContext, GateReport, run_gates
+from lakefs_wap.gates import Gate, GateContext, GateReport, failed_gates_in, run_gates
 from lakefs_wap.names import run_branch_name, validate_branch, validate_repository
 from lakefs_wap.refs import has_uncommitted_changes, iter_log
 
@@ -95,6 +95,7 @@ class RunStatus:
     gates_passed: bool | None = None
     merge_commit: str | None = None
     reason: str | None = None
+    failed_gates: tuple[str, ...] = ()
 
 
 def _kind(commit: lakefs_sdk.Commit) -> str | None:
@@ -111,7 +112,8 @@ class RunBranch:
 
     The branch name is derived from ``run_id`` and ``prefix`` by
     ``run_branch_name``; the same run id always means the same branch. The
-    name doubles as the run key that marks the run's commits.
+    name doubles as the run key that marks the run's commits. ``branch``
+    names an existing branch to treat as the run's instead.
     """
 
     def __init__(
@@ -123,6 +125,7 @@ class RunBranch:
         source_branch: str = "main",
         target_branch: str | None = None,
         prefix: str = "run",
+        branch: str | None = None,
         search_limit: int = DEFAULT_SEARCH_LIMIT,
     ) -> None:
         self.connection = connection
@@ -130,7 +133,7 @@ class RunBranch:
         self.run_id = run_id
         self.source_branch = validate_branch(source_branch, role="source branch")
         self.target_branch = validate_branch(target_branch or source_branch, role="target branch")
-        self.branch = run_branch_name(run_id, prefix)
+        self.branch = validate_branch(branch, role="run branch") if branch else run_branch_name(run_id, prefix)
         if self.branch in (self.source_branch, self.target_branch):
             raise BadInputError(f"run branch '{self.branch}' would be the source or target branch itself.")
         self.search_limit = search_limit
@@ -228,13 +231,18 @@ class RunBranch:
             "head_commit": head,
             "run_commit": latest_data.id if latest_data else None,
         }
+        metadata = (newest.metadata or {}) if newest is not None else {}
+        if newest is not None and _kind(newest) == CommitKind.FAILED.value:
+            return RunStatus(RunState.FAILED, reason=metadata.get(KEY_REASON), **common)
         if newest is None or latest_data is None:
             return RunStatus(RunState.OPEN, **common)
-        metadata = newest.metadata or {}
-        if _kind(newest) == CommitKind.FAILED.value:
-            return RunStatus(RunState.FAILED, reason=metadata.get(KEY_REASON), **common)
         if _kind(newest) == CommitKind.GATES.value and metadata.get(KEY_GATED_COMMIT) == latest_data.id:
-            return RunStatus(RunState.GATED, gates_passed=metadata.get(KEY_GATES_PASSED) == "true", **common)
+            return RunStatus(
+                RunState.GATED,
+                gates_passed=metadata.get(KEY_GATES_PASSED) == "true",
+                failed_gates=tuple(failed_gates_in(metadata)),
+                **common,
+            )
         return RunStatus(RunState.COMMITTED, **common)
 
     # ----- the lifecycle --------------------------------------------------------------
@@ -286,12 +294,13 @@ class RunBranch:
                 self.connection, self.repository, self.branch, text, full_metadata, allow_empty=True
             )
 
-    def gate(self, gates: Sequence[Gate], *, raise_on_failure: bool = True) -> GateReport:
+    def gate(self, gates: Sequence[Gate], *, base_ref: str | None = None, raise_on_failure: bool = True) -> GateReport:
         """Run every gate against the run's newest commit and record the report in lakeFS.
 
         The report goes into an empty commit on the run branch (metadata
         ``lakefs_wap.gates``), so it shows in the lakeFS UI and travels into
-        the target's history when the run is published.
+        the target's history when the run is published. Gates compare with
+        the commit the run started from, or with ``base_ref`` when given.
         """
         run_commit = self._latest(CommitKind.DATA) or self._published_run_commit()
         if run_commit is None:
@@ -308,7 +317,7 @@ class RunBranch:
                 repository=self.repository,
                 ref=self.branch,
             )
-        base = (run_commit.metadata or {}).get(KEY_BASE) or self._merge_base_with_source()
+        base = base_ref or (run_commit.metadata or {}).get(KEY_BASE) or self._merge_base_with_source()
         context = GateContext(self.connection, self.repository, run_ref=run_commit.id, base_ref=base)
         report = run_gates(context, gates)
         if _kind(run_commit) == CommitKind.DATA.value and _run_key(run_commit) == self.run_key:

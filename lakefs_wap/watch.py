@@ -26,7 +26,12 @@ def new_commit_since(
     baseline: str,
     prefixes: Sequence[str] | None = None,
 ) -> str | None:
-    """The newest commit on ``branch`` made after ``baseline`` (touching ``prefixes`` if given), else None."""
+    """The head of ``branch`` once it has commits after ``baseline`` (touching ``prefixes`` if given), else None.
+
+    The head, not the matching commit itself: readers want what the branch
+    shows, and lakeFS's prefix-filtered log leaves out merge commits, so the
+    matching commit may be a run's commit behind the merge that published it.
+    """
     head = branch_head(connection, repository, branch)
     if head == baseline:
         return None
@@ -41,7 +46,7 @@ def new_commit_since(
             stop_at=baseline,
         )
     newer = [commit.id for commit in page.results if commit.id != baseline]
-    return newer[0] if newer else None
+    return head if newer else None
 
 
 def find_object(

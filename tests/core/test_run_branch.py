@@ -299,6 +299,14 @@ def test_rerunning_a_published_and_cleaned_up_run_converges(connection, repo) ->
     assert [b.id for b in repo.branches()] == ["main"]
 
 
+def test_a_run_that_never_committed_can_be_marked_failed(run: RunBranch) -> None:
+    run.open()
+    run.mark_failed("the source system was down")
+    status = run.status()
+    assert status.state is RunState.FAILED
+    assert status.reason == "the source system was down"
+
+
 def test_mark_failed_without_branch_returns_none(run: RunBranch) -> None:
     assert run.mark_failed("never opened") is None
 
