@@ -11,7 +11,7 @@ from lakefs_wap.watch import new_commit_since
 
 
 class LakeFSCommitSensor(LakeFSBaseSensor):
-    """Wait for a new commit on ``branch``; returns (XCom) its id.
+    """Wait for a new commit on ``branch``; returns (XCom) the branch's head commit id then.
 
     "New" means after ``prev_commit_id`` when given, otherwise after the
     branch's head at the sensor's first poke. In ``reschedule`` mode that head

@@ -9,8 +9,8 @@ from lakefs_wap.watch import new_commit_since
 
 
 class LakeFSCommitTrigger(LakeFSPollingTrigger):
-    """Fires with the id of the newest commit on ``branch`` after ``prev_commit_id``
-    (only commits touching ``prefixes``, when given)."""
+    """Fires with ``branch``'s head once it has commits after ``prev_commit_id``
+    (only commits touching ``prefixes`` count, when given)."""
 
     def __init__(
         self,

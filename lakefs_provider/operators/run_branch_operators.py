@@ -1,0 +1,198 @@
+"""The steps of a run branch as Airflow tasks: open, commit, publish, clean up.
+
+They are what ``lakefs_run_branch(...)`` wires around a DAG author's tasks,
+and can be used directly too. Every step rebuilds the run from lakeFS and the
+Airflow run id (``<dag_id>/<run_id>``), so any of them can be retried or
+cleared and re-run: the same run always means the same branch, one commit
+of each change, one merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from lakefs_provider.links.lakefs_link import LakeFSLink
+from lakefs_provider.operators._base import WithAirflowMetadata
+from lakefs_wap import RunBranch, RunState
+
+BRANCH_KEY = "branch"
+BASE_COMMIT_KEY = "base_commit"
+
+
+def airflow_run_id(context: Any) -> str:
+    ti = context["ti"]
+    return f"{ti.dag_id}/{ti.run_id}"
+
+
+class _RunBranchStep(WithAirflowMetadata):
+    template_fields: Sequence[str] = ("repo", "source_branch", "target_branch", "prefix", "lakefs_conn_id")
+
+    def __init__(
+        self,
+        *,
+        repo: str,
+        source_branch: str = "main",
+        target_branch: str | None = None,
+        prefix: str = "run",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.repo = repo
+        self.source_branch = source_branch
+        self.target_branch = target_branch
+        self.prefix = prefix
+
+    def run_branch(self, context: Any) -> RunBranch:
+        return RunBranch(
+            self.connection,
+            self.repo,
+            airflow_run_id(context),
+            source_branch=self.source_branch,
+            target_branch=self.target_branch or None,
+            prefix=self.prefix,
+        )
+
+
+class LakeFSOpenRunBranchOperator(_RunBranchStep):
+    """Create (or find again) this DAG run's branch from the source branch's head.
+
+    Returns (XCom) ``{"branch": name, "base_commit": id}``, and pushes each
+    under its own XCom key too, so ``XComArg(task, key="branch")`` and
+    ``ti.xcom_pull(task_ids=..., key="branch")`` give the name alone.
+    """
+
+    operator_extra_links = (LakeFSLink(),)
+
+    def execute(self, context: Any) -> dict[str, str]:
+        run = self.run_branch(context)
+        base = run.open()
+        self.log.info("Run branch '%s' in '%s' starts from %s", run.branch, self.repo, base)
+        self.link_to_branch(context, self.repo, run.branch)
+        context["ti"].xcom_push(key=BRANCH_KEY, value=run.branch)
+        context["ti"].xcom_push(key=BASE_COMMIT_KEY, value=base)
+        return {BRANCH_KEY: run.branch, BASE_COMMIT_KEY: base}
+
+
+class LakeFSCommitRunBranchOperator(_RunBranchStep):
+    """Commit what the run's tasks wrote to its branch, with the Airflow run's metadata.
+
+    Returns (XCom) the commit id; a retry with nothing new staged returns the same commit.
+    """
+
+    template_fields: Sequence[str] = (*_RunBranchStep.template_fields, "msg", "metadata")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"metadata": "json"}
+    operator_extra_links = (LakeFSLink(),)
+
+    def __init__(
+        self,
+        *,
+        msg: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        allow_empty: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.msg = msg
+        self.metadata = metadata
+        self.allow_empty = allow_empty
+
+    def execute(self, context: Any) -> str:
+        run = self.run_branch(context)
+        commit = run.commit(
+            self.msg or f"{context['ti'].dag_id}: {context['ti'].run_id}",
+            self.commit_metadata(context, self.metadata),
+            allow_empty=self.allow_empty,
+        )
+        self.link_to_commit(context, self.repo, commit.id)
+        return str(commit.id)
+
+
+class LakeFSPublishRunBranchOperator(_RunBranchStep):
+    """Merge the gated run into the target branch in one merge; returns (XCom) the merge commit id.
+
+    Refuses a run whose gates did not pass (``require_gates``); a run already
+    published returns its existing merge commit.
+    """
+
+    template_fields: Sequence[str] = (*_RunBranchStep.template_fields, "msg", "metadata", "strategy")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"metadata": "json"}
+    operator_extra_links = (LakeFSLink(),)
+
+    def __init__(
+        self,
+        *,
+        msg: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        strategy: str | None = None,
+        squash_merge: bool = False,
+        require_gates: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.msg = msg
+        self.metadata = metadata
+        self.strategy = strategy
+        self.squash_merge = squash_merge
+        self.require_gates = require_gates
+
+    def execute(self, context: Any) -> str:
+        run = self.run_branch(context)
+        merge_id = run.publish(
+            self.msg or None,
+            self.commit_metadata(context, self.metadata),
+            strategy=self.strategy or None,
+            squash_merge=self.squash_merge,
+            require_gates=self.require_gates,
+        )
+        self.log.info("Published run branch '%s' into '%s': %s", run.branch, run.target_branch, merge_id)
+        self.link_to_commit(context, self.repo, merge_id)
+        return merge_id
+
+
+class LakeFSCleanupRunBranchOperator(_RunBranchStep):
+    """Tidy up after the run, whatever happened (use it as a teardown task).
+
+    Published: delete the branch (``delete_on_success``). Not published: keep
+    the branch and mark it failed with why (the failing gates' messages, or
+    the tasks that failed), so it can be inspected and the run re-run.
+    Returns (XCom) what it did.
+    """
+
+    def __init__(self, *, delete_on_success: bool = True, task_group_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.delete_on_success = delete_on_success
+        self.task_group_id = task_group_id
+
+    def execute(self, context: Any) -> str:
+        run = self.run_branch(context)
+        status = run.status()
+        if status.state is RunState.PUBLISHED:
+            if self.delete_on_success and run.discard():
+                self.log.info("Run published as %s; deleted '%s'", status.merge_commit, run.branch)
+                return "deleted"
+            return "kept"
+        if status.state is RunState.ABSENT:
+            return "absent"
+        reason = self._failure_reason(context, status)
+        run.mark_failed(reason)
+        self.log.warning("Run not published; kept '%s' for debugging, marked failed: %s", run.branch, reason)
+        return f"marked failed: {reason}"
+
+    def _failure_reason(self, context: Any, status: Any) -> str:
+        if status.failed_gates:
+            return f"quality gates failed: {'; '.join(status.failed_gates)}"
+        failed = self._failed_tasks(context)
+        if failed:
+            return f"task(s) failed before publish: {', '.join(failed)} (run state: {status.state.value})"
+        return f"the run stopped before publish (run state: {status.state.value})"
+
+    def _failed_tasks(self, context: Any) -> list[str]:
+        ti = context["ti"]
+        get_task_states = getattr(ti, "get_task_states", None)
+        if get_task_states is None:  # Airflow 3.0
+            return []
+        states = get_task_states(dag_id=ti.dag_id, task_group_id=self.task_group_id, run_ids=[ti.run_id])
+        by_task = states.get(ti.run_id, {})
+        # Only the tasks that failed themselves: the upstream_failed ones are their echo.
+        return sorted(task for task, state in by_task.items() if state == "failed")
