@@ -1,5 +1,14 @@
-"""Dagster integration for lakeFS, built on the lakefs-wap core."""
+"""Dagster integration for lakeFS, built on the lakefs-wap core.
 
+- ``LakeFSResource``: connection, repository and run-branch settings;
+- ``LakeFSIOManager``: asset values on the run's own branch;
+- ``lakefs_publish``: the gated publish step, one asset depending on the published ones;
+- ``lakefs_failed_run_sensor``: keeps (and marks) or deletes the branches of failed runs.
+"""
+
+from dagster_lakefs.io_manager import LakeFSIOManager
+from dagster_lakefs.publish import lakefs_failed_run_sensor, lakefs_publish
+from dagster_lakefs.resource import LakeFSResource
 from lakefs_wap import __version__
 
-__all__ = ["__version__"]
+__all__ = ["LakeFSIOManager", "LakeFSResource", "__version__", "lakefs_failed_run_sensor", "lakefs_publish"]

@@ -1,0 +1,161 @@
+"""LakeFSIOManager: asset values stored on the run's own lakeFS branch.
+
+An output is written to ``<prefix>/<asset key path>[/<partition>].<ext>`` on
+the run branch (created on first use, also when several step processes race
+to create it). An input is read from the run branch, which holds what this
+run (or the run it re-executes) wrote, on top of the source branch as it was
+when the run's branch was created: every step of a run sees one snapshot.
+Nothing reaches the target branch until the publish step merges the run.
+"""
+
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from dagster import (
+    ConfigurableIOManager,
+    InputContext,
+    MetadataValue,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+    OutputContext,
+    ResourceDependency,
+)
+from pydantic import Field
+
+from dagster_lakefs.formats import FORMATS, Format, format_for_value, read, write
+from dagster_lakefs.resource import LakeFSResource
+from lakefs_wap import BadInputError, NotFoundError, RunBranch, objects
+from lakefs_wap.names import validate_path
+
+
+class LakeFSIOManager(ConfigurableIOManager):
+    """Stores asset outputs in lakeFS, on a branch per run, until the run is published."""
+
+    lakefs: ResourceDependency[LakeFSResource]
+    prefix: str = Field(default="dagster", description="path prefix of asset objects in the repository")
+
+    def setup_for_execution(self, context: Any) -> None:
+        clean = self.prefix.strip("/")
+        if not clean or any(part in ("", ".", "..") for part in clean.split("/")) or " " in clean:
+            raise BadInputError(
+                f"LakeFSIOManager prefix {self.prefix!r} is not a usable object path prefix: "
+                "give something like 'dagster' or 'warehouse/assets'."
+            )
+
+    # ----- paths -----------------------------------------------------------------
+
+    def _base_path(self, context: OutputContext | InputContext, partition_key: str | None) -> str:
+        if context.has_asset_key:
+            parts = list(context.asset_key.path)
+        else:  # an op output: address it by the step and name of the output
+            output = context.upstream_output if isinstance(context, InputContext) else context
+            if output is None:
+                raise BadInputError("LakeFSIOManager cannot load an op input that has no upstream output")
+            parts = [output.step_key or "op", output.name or "result"]
+        if partition_key is not None:
+            definition = context.asset_partitions_def if context.has_asset_partitions else None
+            parts += partition_segments(partition_key, definition)
+        return validate_path("/".join([self.prefix.strip("/"), *parts]))
+
+    def _run_branch(self, context: OutputContext | InputContext) -> RunBranch:
+        return self.lakefs.run_branch(context.step_context.dagster_run)
+
+    # ----- writing -----------------------------------------------------------------
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if obj is None:
+            return  # the asset stored its data itself, or had nothing to store
+        partition = context.partition_key if context.has_partition_key else None
+        run = self._run_branch(context)
+        base_commit = run.open()
+        fmt = format_for_value(obj)
+        base_path = self._base_path(context, partition)
+        path = f"{base_path}.{fmt.extension}"
+        connection = run.connection
+        with tempfile.TemporaryDirectory(prefix="lakefs-io-") as scratch:
+            local = Path(scratch) / f"value.{fmt.extension}"
+            written = write(obj, fmt, local)
+            stats = objects.upload(connection, run.repository, run.branch, path, local, content_type=fmt.content_type)
+        self._drop_other_formats(run, base_path, keep=path)
+        metadata: dict[str, Any] = {
+            "dagster/uri": MetadataValue.path(f"lakefs://{run.repository}/{run.branch}/{path}"),
+            "lakefs/url": MetadataValue.url(object_url(connection.settings.endpoint, run.repository, run.branch, path)),
+            "lakefs/branch": run.branch,
+            "lakefs/source_commit": base_commit,
+            "lakefs/format": fmt.name,
+            "lakefs/size_bytes": MetadataValue.int(int(stats.size_bytes or 0)),
+        }
+        if written.rows is not None:
+            metadata["dagster/partition_row_count" if partition else "dagster/row_count"] = MetadataValue.int(
+                written.rows
+            )
+        if written.schema is not None:
+            metadata["dagster/column_schema"] = written.schema
+        context.add_output_metadata(metadata)
+
+    def _drop_other_formats(self, run: RunBranch, base_path: str, keep: str) -> None:
+        """A value that changed type (say pickle to parquet) must not leave its old object behind."""
+        for stale in stored_formats(run, base_path):
+            if stale != keep:
+                run.connection.sdk.objects_api.delete_object(run.repository, run.branch, stale)
+
+    # ----- reading -----------------------------------------------------------------
+
+    def load_input(self, context: InputContext) -> Any:
+        run = self._run_branch(context)
+        run.open()  # pins the snapshot this run reads, even if it writes nothing
+        annotation = context.dagster_type.typing_type
+        if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+            return {key: self._load(context, run, key, annotation) for key in sorted(context.asset_partition_keys)}
+        partition = context.asset_partition_keys[0] if context.has_asset_partitions else None
+        return self._load(context, run, partition, annotation)
+
+    def _load(self, context: InputContext, run: RunBranch, partition: str | None, annotation: Any) -> Any:
+        base_path = self._base_path(context, partition)
+        found = stored_formats(run, base_path)
+        if not found:
+            raise NotFoundError(
+                f"no stored value for {base_path}.* on run branch '{run.branch}' of '{run.repository}' "
+                f"(forked from '{run.source_branch}'): materialize it first, or check the IO manager's prefix.",
+                repository=run.repository,
+                ref=run.branch,
+            )
+        path = found[0]
+        fmt: Format = FORMATS[path.rsplit(".", 1)[1]]
+        with tempfile.TemporaryDirectory(prefix="lakefs-io-") as scratch:
+            local = Path(scratch) / f"value.{fmt.extension}"
+            objects.download(run.connection, run.repository, run.branch, path, local)
+            return read(local, fmt, annotation)
+
+
+def stored_formats(run: RunBranch, base_path: str) -> list[str]:
+    """Paths ``<base_path>.<ext>`` present on the run branch, for the known formats."""
+    listing = run.connection.sdk.objects_api.list_objects(
+        run.repository, run.branch, prefix=f"{base_path}.", amount=100
+    )
+    candidates = (entry.path for entry in listing.results)
+    return [path for path in candidates if path[len(base_path) + 1 :] in FORMATS]
+
+
+def partition_segments(partition_key: str, definition: Any = None) -> list[str]:
+    """Path segments for a partition: ``dimension=value`` per dimension of a multi-partition.
+
+    Output contexts hand over ``MultiPartitionKey`` objects, input contexts may
+    hand over their ``a|b`` strings; the partitions definition tells them apart.
+    """
+    if isinstance(definition, MultiPartitionsDefinition) and not isinstance(partition_key, MultiPartitionKey):
+        names = [dimension.name for dimension in definition.partitions_defs]
+        partition_key = MultiPartitionKey(dict(zip(names, partition_key.split("|"), strict=True)))
+    if isinstance(partition_key, MultiPartitionKey):
+        return [f"{dimension}={value}" for dimension, value in sorted(partition_key.keys_by_dimension.items())]
+    return [partition_key]
+
+
+def object_url(endpoint: str, repository: str, ref: str, path: str) -> str:
+    repo, ref_q, path_q = (quote(value, safe="") for value in (repository, ref, path))
+    return f"{endpoint}/repositories/{repo}/object?ref={ref_q}&path={path_q}"
+
+
+__all__ = ["LakeFSIOManager"]

@@ -1,0 +1,101 @@
+"""LakeFSResource: the lakeFS connection and run-branch settings of a Dagster code location.
+
+    LakeFSResource(
+        endpoint="https://lakefs.example.com",
+        access_key_id=EnvVar("LAKEFS_ACCESS_KEY_ID"),
+        secret_access_key=EnvVar("LAKEFS_SECRET_ACCESS_KEY"),
+        repository="lake",
+    )
+
+Every Dagster run gets its own lakeFS branch, named from the run id (a
+re-execution uses its root run's id, so it continues on the same branch),
+forked from ``source_branch`` and published into ``target_branch``.
+"""
+
+import os
+from typing import Any
+
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field
+
+from lakefs_wap import (
+    BadInputError,
+    ConnectionSettings,
+    LakeFSConnection,
+    LakeFSWapError,
+    RetryPolicy,
+    RunBranch,
+    connect,
+)
+from lakefs_wap.names import validate_branch, validate_repository
+from lakefs_wap.operations import ensure_repository
+
+DEFAULT_DAGSTER_URL = "http://localhost:3000"
+
+
+class LakeFSResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Connection to lakeFS plus the repository and branches runs work on.
+
+    Give the secret as ``EnvVar("...")`` so it never appears in the Dagster UI;
+    it is left out of this resource's repr, logs and metadata either way.
+    """
+
+    endpoint: str = Field(description="lakeFS server URL, e.g. https://lakefs.example.com")
+    access_key_id: str = Field(description="lakeFS access key id")
+    secret_access_key: str = Field(description="lakeFS secret access key; use EnvVar", repr=False)
+    repository: str = Field(description="the lakeFS repository assets live in")
+    source_branch: str = Field(default="main", description="branch each run forks from")
+    target_branch: str | None = Field(default=None, description="branch runs publish into (default: source_branch)")
+    branch_prefix: str = Field(default="dagster", description="prefix of run-branch names")
+    verify_ssl: bool = True
+    ca_bundle: str | None = None
+    proxy: str | None = None
+    timeout: float = Field(default=120.0, description="read timeout per request, seconds")
+    max_retries: int = Field(default=6, description="attempts per request for 429/5xx/transport errors")
+    dagster_url: str = Field(
+        default_factory=lambda: os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_DAGSTER_URL),
+        description="base URL of the Dagster UI, for links on lakeFS commits",
+    )
+
+    def settings(self) -> ConnectionSettings:
+        return ConnectionSettings(
+            endpoint=self.endpoint,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+            verify_ssl=self.verify_ssl,
+            ca_bundle=self.ca_bundle,
+            proxy=self.proxy,
+            read_timeout=self.timeout,
+            retry=RetryPolicy(max_attempts=max(self.max_retries, 1)),
+        )
+
+    def connection(self) -> LakeFSConnection:
+        return connect(self.settings())
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Fail the run at once, with the reason, if lakeFS cannot be used as configured."""
+        try:
+            validate_repository(self.repository)
+            validate_branch(self.source_branch, role="source branch")
+            if self.target_branch:
+                validate_branch(self.target_branch, role="target branch")
+            validate_branch(self.branch_prefix, role="run-branch prefix")
+            connection = self.connection()
+            connection.whoami()
+            ensure_repository(connection, self.repository)
+        except LakeFSWapError as error:
+            raise BadInputError(f"LakeFSResource is misconfigured: {error}") from error
+
+    def run_branch(self, run: Any) -> RunBranch:
+        """The run branch of a Dagster run (a ``DagsterRun``): its root run's, for re-executions."""
+        return RunBranch(
+            self.connection(),
+            self.repository,
+            run.root_run_id or run.run_id,
+            source_branch=self.source_branch,
+            target_branch=self.target_branch,
+            prefix=self.branch_prefix,
+        )
+
+    def run_url(self, run_id: str) -> str:
+        return f"{self.dagster_url.rstrip('/')}/runs/{run_id}"
