@@ -19,7 +19,7 @@ from dagster import (
 )
 
 
-class HarnessLakeFS(ConfigurableResource):  # type: ignore[type-arg]
+class HarnessLakeFS(ConfigurableResource):
     endpoint: str
     access_key_id: str
     secret_access_key: str
