@@ -114,6 +114,21 @@ def test_a_new_process_recovers_the_run_from_lakefs_alone(connection, repo) -> N
     assert read(repo, "main", "other/b.txt") == b"someone else's publish"
 
 
+def test_racing_opens_of_one_run_agree(connection, repo) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_in_a_worker(_: int) -> tuple[str, str]:
+        run = RunBranch(connection, repo.id, RUN_ID)  # each worker builds its own, as step processes do
+        return run.branch, run.open()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = set(pool.map(open_in_a_worker, range(16)))
+    assert len(results) == 1
+    ((branch, base),) = results
+    assert base == head_of(repo)
+    assert sorted(b.id for b in repo.branches()) == sorted(["main", branch])
+
+
 def test_commit_with_nothing_written_is_refused_clearly(run: RunBranch) -> None:
     run.open()
     with pytest.raises(NothingToCommitError, match="nothing to commit on branch"):
