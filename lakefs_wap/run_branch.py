@@ -196,6 +196,12 @@ class RunBranch:
             self.connection, self.repository, self.target_branch, self.run_key, search_limit=self.search_limit
         )
 
+    def _plain_commits_head(self) -> lakefs_sdk.Commit | None:
+        """The branch head, when the branch has commits of its own that no run step made
+        (e.g. written with plain commit operators): that is what there is to gate."""
+        head = operations.get_commit(self.connection, self.repository, self.branch)
+        return head if head.id != self._merge_base_with_source() else None
+
     def _published_run_commit(self) -> lakefs_sdk.Commit | None:
         """The data commit a past publish of this run merged, read from the merge's metadata."""
         record = self._publish_record()
@@ -302,7 +308,7 @@ class RunBranch:
         the target's history when the run is published. Gates compare with
         the commit the run started from, or with ``base_ref`` when given.
         """
-        run_commit = self._latest(CommitKind.DATA) or self._published_run_commit()
+        run_commit = self._latest(CommitKind.DATA) or self._published_run_commit() or self._plain_commits_head()
         if run_commit is None:
             raise RunStateError(
                 f"run branch '{self.branch}' in repository '{self.repository}' has no commit of this run to gate; "
@@ -320,8 +326,7 @@ class RunBranch:
         base = base_ref or (run_commit.metadata or {}).get(KEY_BASE) or self._merge_base_with_source()
         context = GateContext(self.connection, self.repository, run_ref=run_commit.id, base_ref=base)
         report = run_gates(context, gates)
-        if _kind(run_commit) == CommitKind.DATA.value and _run_key(run_commit) == self.run_key:
-            self._record(report, run_commit.id)
+        self._record(report, run_commit.id)
         if not report.passed and raise_on_failure:
             raise GateFailedError(
                 f"quality gates failed for run '{self.run_id}' on branch '{self.branch}' "
