@@ -209,6 +209,8 @@ class UsesLakeFSHook:
     def hook(self) -> LakeFSHook:
         return LakeFSHook(lakefs_conn_id=self.lakefs_conn_id)
 
-    @property
+    @cached_property
     def connection(self) -> LakeFSConnection:
+        # Looked up once per task execution: fetching an Airflow connection
+        # is a round trip to the supervisor or a secrets backend.
         return self.hook.get_conn()
