@@ -10,9 +10,11 @@ set ``LAKEFS_ENDPOINT``, ``LAKEFS_ACCESS_KEY_ID`` and
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
+import sys
 import tempfile
 import urllib.request
 import uuid
@@ -45,6 +47,13 @@ os.environ.update(
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    # Airflow leaves sessions open in threads it ran tasks and triggers in.
+    # Collected at interpreter exit, after Airflow disposed of its engine, they
+    # print tracebacks after pytest's summary line; collect them now instead.
+    gc.collect()
+    airflow_settings = sys.modules.get("airflow.settings")
+    if airflow_settings is not None:
+        airflow_settings.dispose_orm()
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
