@@ -47,12 +47,16 @@ os.environ.update(
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # Airflow leaves sessions open in threads it ran tasks and triggers in.
-    # Collected at interpreter exit, after Airflow disposed of its engine, they
-    # print tracebacks after pytest's summary line; collect them now instead.
-    gc.collect()
+    # Airflow leaves sessions open in the threads its in-process execution API
+    # served tasks from. Finalized at interpreter exit, after sqlite3 closed
+    # their connections, they print tracebacks after pytest's summary line;
+    # close them now, while the SQLite file still exists.
     airflow_settings = sys.modules.get("airflow.settings")
     if airflow_settings is not None:
+        from sqlalchemy.orm import close_all_sessions
+
+        close_all_sessions()
+        gc.collect()
         airflow_settings.dispose_orm()
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
