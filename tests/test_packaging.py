@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,13 @@ FORBIDDEN_IMPORTS = {
 
 
 def imported_top_level_modules(source: Path) -> set[str]:
-    tree = ast.parse(source.read_text(), filename=str(source))
+    # CPython 3.11.7 can fail ast.parse with "AST constructor recursion depth
+    # mismatch" when a finalizer runs in the middle of it; keep the collector out.
+    gc.disable()
+    try:
+        tree = ast.parse(source.read_text(), filename=str(source))
+    finally:
+        gc.enable()
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

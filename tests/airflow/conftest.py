@@ -8,10 +8,12 @@ folder, so ``run_dag`` places the file there first (root conftest sets
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,18 @@ def airflow_db() -> None:
         pytest.fail(
             f"`airflow db migrate` failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
+
+
+@pytest.fixture(autouse=True)
+def _close_airflow_sessions() -> Iterator[None]:
+    """Airflow's in-process task runs leave sessions open in worker threads; left to the
+    garbage collector they are finalized at random later moments (after their SQLite
+    connections closed), logging tracebacks inside unrelated tests. Finalize them here."""
+    yield
+    from sqlalchemy.orm import close_all_sessions
+
+    close_all_sessions()
+    gc.collect()
 
 
 @pytest.fixture
