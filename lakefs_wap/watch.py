@@ -32,10 +32,10 @@ def new_commit_since(
     shows, and lakeFS's prefix-filtered log leaves out merge commits, so the
     matching commit may be a run's commit behind the merge that published it.
     """
+    validate_ref(baseline, role="baseline commit")
     head = branch_head(connection, repository, branch)
     if head == baseline:
         return None
-    validate_ref(baseline, role="baseline commit")
     with translated(action=f"read the log of '{branch}'", repository=repository, ref=branch):
         page = connection.sdk.refs_api.log_commits(
             repository,

@@ -136,3 +136,13 @@ def test_bad_names_are_rejected_with_zero_requests_sent(counting_listener, call)
     with pytest.raises(InvalidNameError):
         call(connection)
     assert connections_made() == 0
+
+
+def test_a_bad_sensor_baseline_is_rejected_with_zero_requests_sent(counting_listener) -> None:
+    from lakefs_wap.watch import new_commit_since
+
+    endpoint, connections_made = counting_listener
+    connection = connect(ConnectionSettings(endpoint, "AKIAEXAMPLE", "secret"))
+    with pytest.raises(InvalidNameError, match="baseline commit"):
+        new_commit_since(connection, "good-repo", "main", "not a ref")
+    assert connections_made() == 0
