@@ -14,6 +14,9 @@ from airflow.sdk import conf
 
 PREFIX = "::lakefs::Airflow::"
 UI_URL_KEY = PREFIX + "url[url:ui]"
+DAG_ID_KEY = PREFIX + "dag_id"
+RUN_ID_KEY = PREFIX + "dag_run_id"
+TASK_ID_KEY = PREFIX + "task_id"
 _DEFAULT_BASE_URL = "http://localhost:8080"
 
 
@@ -30,9 +33,9 @@ def airflow_run_metadata(context: Any) -> dict[str, str]:
     """dag_id, run id, task id, try number, logical date (when there is one) and the run's UI URL."""
     ti = context["ti"]
     metadata = {
-        PREFIX + "dag_id": ti.dag_id,
-        PREFIX + "dag_run_id": ti.run_id,
-        PREFIX + "task_id": ti.task_id,
+        DAG_ID_KEY: ti.dag_id,
+        RUN_ID_KEY: ti.run_id,
+        TASK_ID_KEY: ti.task_id,
         PREFIX + "try_number": str(ti.try_number),
         UI_URL_KEY: dag_run_url(ti.dag_id, ti.run_id),
     }

@@ -217,7 +217,7 @@ def translate(
             "retry later or serialize writers to this branch.",
             **kwargs,
         )
-    if (status is not None and status >= 500) or status is None:
+    if status is None or status >= 500:
         return ServerUnavailableError(
             f"lakeFS is unavailable: {context}. Check that the server is up and reachable.", **kwargs
         )

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 import lakefs_sdk
 import lakefs_sdk.exceptions as sdk
+import urllib3
 from lakefs_sdk.rest import RESTResponse
 
 from lakefs_wap.connection import LakeFSConnection
@@ -148,8 +149,6 @@ def upload(
 
 
 def _timeout(connection: LakeFSConnection) -> Any:
-    import urllib3
-
     return urllib3.Timeout(connect=connection.settings.connect_timeout, read=connection.settings.read_timeout)
 
 

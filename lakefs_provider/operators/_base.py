@@ -9,12 +9,9 @@ from airflow.sdk import BaseOperator
 
 from lakefs_provider.hooks.lakefs_hook import LakeFSHook, UsesLakeFSHook
 from lakefs_provider.links.lakefs_link import LakeFSLink, branch_url, commit_url
-from lakefs_provider.run_metadata import PREFIX, airflow_run_metadata
+from lakefs_provider.run_metadata import DAG_ID_KEY, RUN_ID_KEY, TASK_ID_KEY, airflow_run_metadata
 from lakefs_wap.refs import iter_log
 
-RUN_ID_KEY = PREFIX + "dag_run_id"
-TASK_ID_KEY = PREFIX + "task_id"
-DAG_ID_KEY = PREFIX + "dag_id"
 # How far back a retry looks for the commit its earlier try made; other
 # writers may have committed since, but not hundreds of times.
 _RETRY_LOOKBACK = 200
