@@ -24,6 +24,8 @@ from pathlib import Path
 import lakefs
 import pytest
 
+from tests.crash_bed import CrashBed, running_crash_bed
+from tests.fault_proxy import FaultProxy
 from tools.lakefs_server import LakeFSUnavailable, LocalLakeFS, ServerAccess
 
 # Airflow and Dagster read their homes when first imported, so these are set
@@ -91,6 +93,13 @@ def lakefs_server() -> Iterator[ServerAccess]:
         yield server.access
 
 
+@pytest.fixture
+def proxy(lakefs_server: ServerAccess) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the real server; it records every request it forwards."""
+    with FaultProxy(lakefs_server.endpoint) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def lakefs_client(lakefs_server: ServerAccess) -> lakefs.Client:
     return lakefs.Client(
@@ -117,3 +126,10 @@ def repo(request: pytest.FixtureRequest, lakefs_client: lakefs.Client) -> Iterat
     )
     yield repository
     repository.delete()
+
+
+@pytest.fixture(scope="module")
+def crash_bed() -> Iterator[CrashBed]:
+    """A lakeFS of the module's own, behind a proxy that can crash it (never the session's server)."""
+    with running_crash_bed() as bed:
+        yield bed

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import stat
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import lakefs
 import pytest
 
 from tools import lakefs_server
@@ -59,6 +64,18 @@ def test_server_that_never_answers_times_out_with_log_tail(tmp_path: Path) -> No
     assert not server.is_running()
 
 
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    never_run = _script(tmp_path / "lakefs", "exit 99")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        server = LocalLakeFS(binary=never_run, port=port, workdir=tmp_path / "work")
+        with pytest.raises(LakeFSUnavailable, match=f"port {port} on 127.0.0.1 is taken"):
+            server.start()
+    assert not server.is_running()
+
+
 def test_real_server_config_is_accepted_and_stop_ends_the_process(tmp_path: Path) -> None:
     # lakeFS rejects unknown configuration keys, so a server that comes up
     # proves the generated config is valid for the pinned version.
@@ -66,6 +83,44 @@ def test_real_server_config_is_accepted_and_stop_ends_the_process(tmp_path: Path
     with server:
         assert server.is_running()
     assert not server.is_running()
+
+
+def test_killed_server_restarts_on_its_own_data_at_the_same_endpoint(tmp_path: Path) -> None:
+    with LocalLakeFS(workdir=tmp_path / "work") as server:
+        endpoint = server.access.endpoint
+        client = lakefs.Client(
+            host=endpoint, username=server.access.access_key_id, password=server.access.secret_access_key
+        )
+        repository = lakefs.Repository("survives-kill", client=client).create(storage_namespace="local://survives-kill")
+        repository.branch("main").object("data/kept.txt").upload(data=b"written before the crash")
+        written = repository.branch("main").commit(message="before the crash", metadata={"step": "1"})
+
+        server.kill()
+        assert not server.is_running()
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(f"{endpoint}/_health", timeout=2)  # noqa: S310
+        server.restart()
+
+        assert server.is_running()
+        assert server.access.endpoint == endpoint
+        reopened = lakefs.Repository("survives-kill", client=client)
+        head = reopened.branch("main").get_commit()
+        assert (head.id, head.message, head.metadata) == (written.id, "before the crash", {"step": "1"})
+        assert reopened.branch("main").object("data/kept.txt").reader().read() == b"written before the crash"
+        # Stored credentials are encrypted with the data directory's key: a new commit proves they still work.
+        reopened.branch("main").object("data/after.txt").upload(data=b"after")
+        assert reopened.branch("main").commit(message="after the restart").id != written.id
+
+
+def test_restart_of_a_running_server_kills_it_first(tmp_path: Path) -> None:
+    with LocalLakeFS(workdir=tmp_path / "work") as server:
+        first = server.pid
+        server.restart()
+        assert server.is_running()
+        assert server.pid != first
+        assert first is not None
+        with pytest.raises(ProcessLookupError):
+            os.kill(first, 0)
 
 
 def _script(path: Path, body: str) -> Path:

@@ -16,6 +16,7 @@ Command line (``python -m tools.lakefs_server --help``)::
 
     build   make sure a binary exists (builds it if needed) and print its path
     run     start a server in the foreground and print how to connect to it
+            (``--data-dir DIR`` keeps its data for the next ``run``)
 
 Only the standard library is used, so this runs before anything is installed.
 """
@@ -32,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -161,6 +163,8 @@ class LocalLakeFS:
 
     Everything it stores lives under ``workdir`` (a fresh temporary directory
     unless given), which is removed on exit when this object created it.
+    ``kill()`` ends the server the way a crash does and ``restart()`` brings
+    it back on the same data and the same port, so clients keep their endpoint.
     """
 
     def __init__(
@@ -183,6 +187,9 @@ class LocalLakeFS:
         )
         self.log_path = self.workdir / "lakefs.log"
         self._process: subprocess.Popen[bytes] | None = None
+        # kill() and restart() may come from other threads (a crash-injecting
+        # proxy, a restart timer) than the one that started the server.
+        self._lock = threading.RLock()
 
     def __enter__(self) -> LocalLakeFS:
         self.start()
@@ -206,7 +213,7 @@ class LocalLakeFS:
             "logging": {"format": "text", "level": "INFO"},
             "database": {"type": "local", "local": {"path": str(self.workdir / "metadata")}},
             "blockstore": {"type": "local", "local": {"path": str(self.workdir / "objects")}},
-            "auth": {"encrypt": {"secret_key": secrets.token_hex(32)}},
+            "auth": {"encrypt": {"secret_key": self._encrypt_secret_key()}},
             "committed": {"local_cache": {"dir": str(self.workdir / "cache")}},
             "stats": {"enabled": False},
             "security": {"check_latest_version": False},
@@ -218,25 +225,70 @@ class LocalLakeFS:
         }
         return json.dumps(config, indent=2)
 
-    def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config_path = self.workdir / "config.yaml"
-        config_path.write_text(self.config_yaml())
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                [str(self.binary), "run", "--config", str(config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                # Its own process group, so Ctrl-C in a terminal reaches only
-                # us and we stop the server in order.
-                start_new_session=True,
-            )
+    def _encrypt_secret_key(self) -> str:
+        """The key lakeFS encrypts its stored secrets with: made once per data directory, then reused.
+
+        A server started with another key cannot read the data of the last one.
+        """
+        key_path = self.workdir / "encrypt-secret-key"
         try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
+            return key_path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        key = secrets.token_hex(32)
+        partial = key_path.with_name(f"{key_path.name}.partial-{os.getpid()}")
+        partial.touch(mode=0o600)
+        partial.write_text(key)
+        partial.replace(key_path)
+        return key
+
+    def start(self) -> None:
+        with self._lock:
+            if self.is_running():
+                raise LakeFSUnavailable(f"lakeFS is already running at {self.access.endpoint}")
+            self._check_port_free()
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            config_path = self.workdir / "config.yaml"
+            config_path.write_text(self.config_yaml())
+            with self.log_path.open("ab") as log:
+                self._process = subprocess.Popen(
+                    [str(self.binary), "run", "--config", str(config_path)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    # Its own process group, so Ctrl-C in a terminal reaches only
+                    # us and we stop the server in order.
+                    start_new_session=True,
+                )
+            try:
+                self._wait_healthy()
+            except BaseException:
+                self.stop()
+                raise
+
+    def _check_port_free(self) -> None:
+        # Otherwise the health check could pass against whatever listens
+        # there, and a restart would seem to work while the data is elsewhere.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError as error:
+                raise LakeFSUnavailable(
+                    f"port {self.port} on 127.0.0.1 is taken ({error.strerror}): is another server running there? "
+                    "Stop it or choose another port."
+                ) from None
+
+    def kill(self) -> None:
+        """End the server with SIGKILL, as a crash would, and wait until it is gone. The data stays."""
+        with self._lock:
+            self._end_process(graceful=False)
+
+    def restart(self) -> None:
+        """Start the server again on the same data and port (killing it first if it still runs)."""
+        with self._lock:
+            self._end_process(graceful=False)
+            self.start()
 
     def _wait_healthy(self) -> None:
         process = self._process
@@ -255,10 +307,15 @@ class LocalLakeFS:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
-            time.sleep(0.2)
+            time.sleep(0.02)
         raise LakeFSUnavailable(
             f"lakeFS did not answer {health_url} within {self.startup_timeout:.0f}s.\n{self.log_tail()}"
         )
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id, while one was started and not yet ended."""
+        return self._process.pid if self._process is not None else None
 
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
@@ -272,16 +329,26 @@ class LocalLakeFS:
         return f"last {lines} lines of {self.log_path}:\n{tail}"
 
     def stop(self) -> None:
+        """Stop the server in order; remove its data if this object made the directory."""
+        with self._lock:
+            self._end_process(graceful=True)
+            if self._owns_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _end_process(self, *, graceful: bool) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        if process is None:
+            return
+        if process.poll() is None:
+            if graceful:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
+            process.kill()
+        process.wait()
 
 
 def _go_version(go: str) -> str:
@@ -299,13 +366,20 @@ def _main(argv: list[str] | None = None) -> int:
     commands.add_parser("build", help="make sure a lakeFS binary exists and print its path")
     run = commands.add_parser("run", help="run a local lakeFS in the foreground until interrupted")
     run.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the server's data here and reuse it on the next run (default: a temporary directory, removed)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             print(ensure_binary())
             return 0
-        with LocalLakeFS(port=args.port) as server:
-            _progress(f"lakeFS is up at {server.access.endpoint} (data in {server.workdir}); Ctrl-C stops it")
+        data_dir = args.data_dir.resolve() if args.data_dir else None
+        with LocalLakeFS(port=args.port, workdir=data_dir) as server:
+            kept = "kept" if args.data_dir else "removed on exit"
+            _progress(f"lakeFS is up at {server.access.endpoint} (data in {server.workdir}, {kept}); Ctrl-C stops it")
             for name, value in server.access.as_lakectl_env().items():
                 print(f"export {name}={value}", flush=True)
             try:

@@ -1,9 +1,8 @@
 """Fixtures for core tests: a core connection to the session's lakeFS, and one
-through a fault-injecting proxy."""
+through the fault-injecting proxy (``proxy``, from the root conftest)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -29,12 +28,6 @@ def settings(lakefs_server: ServerAccess) -> ConnectionSettings:
 @pytest.fixture
 def connection(settings: ConnectionSettings) -> LakeFSConnection:
     return connect(settings)
-
-
-@pytest.fixture
-def proxy(lakefs_server: ServerAccess) -> Iterator[FaultProxy]:
-    with FaultProxy(lakefs_server.endpoint) as running:
-        yield running
 
 
 @pytest.fixture
