@@ -19,7 +19,6 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from lakefs_wap import (
-    BadInputError,
     ConnectionSettings,
     LakeFSConnection,
     LakeFSWapError,
@@ -84,7 +83,14 @@ class LakeFSResource(ConfigurableResource):  # type: ignore[type-arg]
             connection.whoami()
             ensure_repository(connection, self.repository)
         except LakeFSWapError as error:
-            raise BadInputError(f"LakeFSResource is misconfigured: {error}") from error
+            # Same class (an unreachable server stays ServerUnavailableError), naming this resource.
+            raise type(error)(
+                f"LakeFSResource is misconfigured (endpoint {self.endpoint!r}): {error}",
+                repository=error.repository,
+                ref=error.ref,
+                status=error.status,
+                server_message=error.server_message,
+            ) from error
 
     def run_branch(self, run: Any) -> RunBranch:
         """The run branch of a Dagster run (a ``DagsterRun``): its root run's, for re-executions."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import lakefs.exceptions as hl
 import lakefs_sdk.exceptions as sdk
+import urllib3
 
 from lakefs_wap.retry import TRANSPORT_ERRORS
 
@@ -62,6 +63,10 @@ class BadInputError(LakeFSWapError, ValueError, sdk.BadRequestException, hl.BadR
 
 class InvalidNameError(BadInputError):
     """A repository, branch, tag or path name breaks lakeFS's rules; nothing was sent."""
+
+
+class EndpointNotLakeFSError(BadInputError):
+    """The endpoint answered HTTP, but not as lakeFS does: it is some other server."""
 
 
 class NothingToCommitError(BadInputError):
@@ -173,6 +178,39 @@ def server_message_of(error: sdk.ApiException) -> str:
     return str(error.reason or "")
 
 
+# Statuses a wrong server answers to lakeFS API paths. lakeFS itself answers
+# them (like every error) with a JSON body carrying a "message".
+_NOT_LAKEFS_STATUSES = frozenset({404, 405, 501})
+_DEFAULT_BRANCH_REFUSAL = "cannot delete repository default branch"
+
+
+def answered_by_lakefs(error: sdk.ApiException) -> bool:
+    """Whether an error answer has lakeFS's shape (a JSON object with a message); an empty body cannot tell."""
+    body = error.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if not body:
+        return True
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and "message" in parsed
+
+
+def default_branch_refused(repository: str | None, branch: str | None, *, status: int | None = None) -> BadInputError:
+    """The error for deleting a repository's default branch, which lakeFS never allows."""
+    return BadInputError(
+        f"cannot delete branch '{branch}': it is the default branch of repository '{repository}', and lakeFS "
+        "never deletes a repository's default branch. Delete another branch, or make another branch the "
+        "default first.",
+        repository=repository,
+        ref=branch,
+        status=status,
+        server_message=_DEFAULT_BRANCH_REFUSAL if status else None,
+    )
+
+
 def translate(
     error: sdk.ApiException,
     *,
@@ -191,6 +229,13 @@ def translate(
     where = f" in repository '{repository}'" if repository else ""
     context = f"could not {action}{where}: {server or 'no message'} (HTTP {status})"
     kwargs: dict[str, Any] = {"repository": repository, "ref": ref, "status": status, "server_message": server}
+    if status in _NOT_LAKEFS_STATUSES and not answered_by_lakefs(error):
+        return EndpointNotLakeFSError(
+            f"the endpoint is not a lakeFS server: asked to {action}, it answered HTTP {status} with a body that "
+            "is not a lakeFS error. Check the endpoint: it must be the base URL of the lakeFS server (e.g. "
+            "http://lakefs.example.com:8000), not another service or a path on it.",
+            **kwargs,
+        )
     if status == 400:
         return BadInputError(f"lakeFS rejected the request: {context}. Check the arguments named above.", **kwargs)
     if status == 401:
@@ -199,6 +244,8 @@ def translate(
             "Check the access key id and secret access key of the connection.",
             **kwargs,
         )
+    if status == 403 and server == _DEFAULT_BRANCH_REFUSAL:
+        return default_branch_refused(repository, ref, status=status)
     if status == 403:
         return PermissionDeniedError(
             f"permission denied: {context}. Ask a lakeFS admin to grant this user the needed policy.", **kwargs
@@ -242,8 +289,64 @@ def translated(
     except TRANSPORT_ERRORS as error:
         where = f" in repository '{repository}'" if repository else ""
         raise ServerUnavailableError(
-            f"could not {action}{where}: lakeFS did not answer ({type(error).__name__}) after retries. "
-            "Check that the server is up and that the endpoint, proxy and TLS settings are right.",
+            f"could not {action}{where}: lakeFS{_address_of(error)} did not answer ({type(error).__name__}) "
+            "after retries. Check that the server is up and that the endpoint, proxy and TLS settings are right.",
             repository=repository,
             ref=ref,
         ) from error
+
+
+# Statuses that say nothing about the data: the server, the network or the
+# credentials failed. A gate that meets one has no verdict to give.
+_INFRASTRUCTURE_STATUSES = frozenset({401, 403, 429})
+
+
+def is_infrastructure_error(error: BaseException) -> bool:
+    """Whether ``error`` is an outage, a timeout or a credentials problem rather than a finding.
+
+    These must propagate as retryable errors: an unreachable lakeFS is not a
+    verdict on a run's data, so a gate that hits one neither passes nor fails.
+    """
+    if isinstance(error, (ServerUnavailableError, AuthenticationError, PermissionDeniedError, BranchBusyError)):
+        return True
+    if isinstance(error, LakeFSWapError):
+        return False
+    status: Any = None
+    if isinstance(error, sdk.ApiException):
+        status = error.status
+    elif isinstance(error, hl.ServerException):
+        status = error.status_code
+    elif isinstance(error, TRANSPORT_ERRORS):
+        return True
+    else:
+        cause = error.__cause__ or error.__context__
+        return cause is not None and cause is not error and is_infrastructure_error(cause)
+    return status is None or status in _INFRASTRUCTURE_STATUSES or status >= 500
+
+
+def as_lakefs_error(error: BaseException, *, action: str) -> LakeFSWapError:
+    """Any SDK or transport failure (either SDK's classes) as one of ours."""
+    if isinstance(error, LakeFSWapError):
+        return error
+    if isinstance(error, sdk.ApiException):
+        return translate(error, action=action)
+    if isinstance(error, hl.ServerException):
+        raw = sdk.ApiException(status=error.status_code, reason=error.reason)
+        raw.body = json.dumps(error.body) if isinstance(error.body, dict) else error.body
+        return translate(raw, action=action)
+    return ServerUnavailableError(
+        f"could not {action}: lakeFS did not answer ({type(error).__name__}). "
+        "Check that the server is up and reachable.",
+    )
+
+
+def _address_of(error: BaseException) -> str:
+    """`` at host:port`` of the server a transport error was talking to, when urllib3 tells."""
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        target: Any = error.conn
+    else:
+        target = getattr(error, "pool", None)
+    host, port = getattr(target, "host", None), getattr(target, "port", None)
+    if not host:
+        return ""
+    return f" at {host}:{port}" if port else f" at {host}"

@@ -15,6 +15,17 @@ Built-in gates are small frozen dataclasses, configured when constructed::
         TableRowCount(min_rows=1000, prefixes=["curated/"]),
         ParquetSchemaUnchanged(),
     ]
+
+Each validates its arguments when constructed and raises ``BadInputError``
+naming the gate, the argument and the fix: a single string where a list of
+prefixes or paths is expected is taken as one item, never as its characters;
+non-strings, empty strings, paths breaking the path rule of
+``lakefs_wap.names``, negative or non-integer counts are refused.
+
+Prefixes: ``"raw/"`` covers everything in the folder ``raw``; ``"raw"``
+(no trailing ``/``) covers whole path segments only: ``raw`` itself and
+``raw/...``, but not ``rawdata/...``. Every gate matches paths this way
+(``lakefs_wap.names.under_prefix``).
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -30,7 +41,8 @@ import lakefs
 import lakefs_sdk
 
 from lakefs_wap.connection import LakeFSConnection
-from lakefs_wap.errors import NotFoundError, translated
+from lakefs_wap.errors import BadInputError, NotFoundError, as_lakefs_error, is_infrastructure_error, translated
+from lakefs_wap.names import under_prefix, validate_paths, validate_prefixes
 from lakefs_wap.refs import iter_diff
 
 _MESSAGE_LIMIT = 500
@@ -166,17 +178,46 @@ def normalize(name: str, outcome: object) -> GateResult:
 
 
 def run_gates(context: GateContext, gates: Sequence[Gate]) -> GateReport:
-    """Run every gate; a gate that raises is a failed gate with the exception as its message."""
+    """Run every gate; a gate that raises is a failed gate with the exception as its message.
+
+    Except an outage: a gate that meets an unreachable lakeFS, a 5xx after
+    retries, or rejected credentials re-raises it, and no verdict is made.
+    """
     results: list[GateResult] = []
     for gate in gates:
         name = gate_name(gate)
         try:
             result = normalize(name, gate(context))
         except Exception as error:  # a broken gate must not hide the others' verdicts
+            if is_infrastructure_error(error):
+                # An outage is no verdict on the data: let the orchestrator retry.
+                raise as_lakefs_error(error, action=f"run gate '{name}'") from error
             text = str(error) or "assertion failed"
             result = GateResult(name, False, f"raised {type(error).__name__}: {text}")
         results.append(result)
     return GateReport(context.repository, context.run_ref, context.base_ref, results)
+
+
+def validate_gates(gates: Iterable[Gate]) -> list[Gate]:
+    """The gates as a list, refused (``BadInputError``) unless it is a list of callables.
+
+    A single gate, a string or a mapping given where the list belongs is
+    refused rather than iterated.
+    """
+    if isinstance(gates, (str, bytes, bytearray, Mapping)) or not isinstance(gates, Iterable):
+        raise BadInputError(
+            f"gates must be a list of gates such as [NoDeletions(), TableRowCount(min_rows=1)], "
+            f"not a value of type {type(gates).__name__}; wrap a single gate in a list."
+        )
+    checked = list(gates)
+    for position, gate in enumerate(checked):
+        if not callable(gate):
+            raise BadInputError(
+                f"gates: item {position} is a {type(gate).__name__} ({gate!r:.80}), not a gate. A gate is a "
+                "built-in gate such as NoDeletions() or a callable taking a GateContext; pass the gate "
+                "itself, not its name or result."
+            )
+    return checked
 
 
 class BuiltinGate:
@@ -184,12 +225,42 @@ class BuiltinGate:
 
     name: str
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise BadInputError(f"{type(self).__name__}(name=...) must be a non-empty string, got {self.name!r}.")
+
     def __call__(self, context: GateContext) -> GateResult:
         raise NotImplementedError
 
+    def _argument(self, argument: str) -> str:
+        return f"{type(self).__name__}({argument}=...)"
+
+    def _set(self, argument: str, value: object) -> None:
+        object.__setattr__(self, argument, value)  # frozen dataclass: normalised once, at construction
+
+    def _prefixes(self, argument: str, *, optional: bool) -> None:
+        value = getattr(self, argument)
+        if value is None and optional:
+            return
+        hint = "; use None for everywhere" if optional else ""
+        try:
+            self._set(argument, validate_prefixes(value, what=self._argument(argument)))
+        except BadInputError as error:
+            raise type(error)(f"{error}{hint}") from None
+
+    def _count(self, argument: str, *, optional: bool) -> None:
+        value = getattr(self, argument)
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise BadInputError(
+                f"{self._argument(argument)} must be a whole number of 0 or more"
+                f"{' (or None for no bound)' if optional else ''}, got {value!r}."
+            )
+
 
 def _under(path: str, prefixes: Sequence[str] | None) -> bool:
-    return prefixes is None or any(path.startswith(prefix) for prefix in prefixes)
+    return prefixes is None or any(under_prefix(path, prefix) for prefix in prefixes)
 
 
 def _listing(paths: Sequence[str], total: int, limit: int = 10) -> str:
@@ -217,6 +288,10 @@ class OnlyUnderPrefixes(BuiltinGate):
     prefixes: Sequence[str]
     name: str = "only_under_prefixes"
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._prefixes("prefixes", optional=False)
+
     def __call__(self, context: GateContext) -> GateResult:
         outside = [d.path for d in context.changes() if not _under(d.path, self.prefixes)]
         if outside:
@@ -236,6 +311,10 @@ class NoDeletions(BuiltinGate):
 
     prefixes: Sequence[str] | None = None
     name: str = "no_deletions"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._prefixes("prefixes", optional=True)
 
     def __call__(self, context: GateContext) -> GateResult:
         removed = [d.path for d in context.changes() if d.type == "removed" and _under(d.path, self.prefixes)]
@@ -258,6 +337,10 @@ class RequiredPaths(BuiltinGate):
     paths: Sequence[str]
     name: str = "required_paths"
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("paths", validate_paths(self.paths, what=self._argument("paths")))
+
     def __call__(self, context: GateContext) -> GateResult:
         missing = [path for path in self.paths if not context.exists(path)]
         if missing:
@@ -272,6 +355,16 @@ class ChangeCount(BuiltinGate):
     minimum: int | None = None
     maximum: int | None = None
     name: str = "change_count"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._count("minimum", optional=True)
+        self._count("maximum", optional=True)
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise BadInputError(
+                f"ChangeCount(minimum={self.minimum}, maximum={self.maximum}): the minimum is above the maximum, "
+                "so no run could pass; swap them or lower the minimum."
+            )
 
     def __call__(self, context: GateContext) -> GateResult:
         count = 0
@@ -324,6 +417,11 @@ class TableRowCount(BuiltinGate):
     prefixes: Sequence[str] | None = None
     name: str = "table_row_count"
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._count("min_rows", optional=False)
+        self._prefixes("prefixes", optional=True)
+
     def __call__(self, context: GateContext) -> GateResult:
         problems: list[str] = []
         rows_by_path: dict[str, int] = {}
@@ -364,6 +462,14 @@ class ParquetSchemaUnchanged(BuiltinGate):
     prefixes: Sequence[str] | None = None
     require_base: bool = False
     name: str = "parquet_schema_unchanged"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._prefixes("prefixes", optional=True)
+        if not isinstance(self.require_base, bool):
+            raise BadInputError(
+                f"ParquetSchemaUnchanged(require_base=...) must be True or False, got {self.require_base!r}."
+            )
 
     def __call__(self, context: GateContext) -> GateResult:
         pq = _pyarrow_parquet()

@@ -5,14 +5,26 @@ The rules mirror lakeFS's own validators (server v1.x): repositories
 ``^[a-z0-9][a-z0-9-]{2,62}$``, branches ``^\\w[-\\w]*$`` with ASCII ``\\w``, tags
 as in ``git check-ref-format`` (no ``/``, ``..``, ``@{``, control characters...),
 and any ref without whitespace.
+
+Object paths follow one rule here, stricter than lakeFS (which stores almost any
+string): a non-empty string of ``/``-separated segments; one leading ``/`` is
+accepted and kept as given; no control characters (``\\n``, ``\\t``, ...), no
+empty segment (``//``), no ``.`` or ``..`` segment, and no trailing ``/`` (that
+names a folder, not an object). Path prefixes follow the same rule, except that a
+trailing ``/`` is what they usually end with. A prefix ending in ``/`` covers
+everything in that folder; a prefix without one covers whole segments only: the
+path itself and what lies below it, so ``raw`` covers ``raw`` and ``raw/x`` but
+not ``rawdata/x``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from lakefs_wap.errors import InvalidNameError
+from lakefs_wap.errors import BadInputError, InvalidNameError
 
 _REPOSITORY = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 _BRANCH = re.compile(r"^\w[-\w]*$", re.ASCII)
@@ -86,12 +98,92 @@ def validate_ref(ref: str, *, role: str = "ref") -> str:
     return ref
 
 
-def validate_path(path: str) -> str:
-    if not isinstance(path, str) or not path:
-        raise InvalidNameError(f"invalid object path {path!r}: give a non-empty path such as 'raw/orders.csv'.")
-    if path.startswith("/"):
-        raise InvalidNameError(f"invalid object path {path!r}: paths are relative to the branch; drop the leading '/'.")
+PATH_RULE = (
+    "Object paths are '/'-separated names such as 'raw/orders.csv' (one leading '/' is allowed and kept), "
+    "without control characters, empty segments ('//'), '.' or '..' segments, or a trailing '/'."
+)
+PREFIX_RULE = (
+    "Path prefixes are '/'-separated names such as 'raw/' or 'raw/orders' (one leading '/' is allowed and kept), "
+    "without control characters, empty segments ('//') or '.' and '..' segments."
+)
+
+
+def _path_problem(path: object, *, prefix: bool) -> str | None:
+    if not isinstance(path, str):
+        return f"it is a {type(path).__name__}, not a string"
+    if not path:
+        return "it is empty"
+    control = next((c for c in path if ord(c) < 32 or ord(c) == 127), None)
+    if control is not None:
+        return f"it contains the control character {control!r}"
+    segments = path.removeprefix("/").split("/")
+    if segments == [""]:
+        return "it is only '/'"
+    if segments[-1] == "":
+        if not prefix:
+            return "it ends in '/', which names a folder, not an object"
+        segments.pop()
+    if "" in segments:
+        return "it has an empty segment ('//')"
+    dots = next((s for s in segments if s in (".", "..")), None)
+    if dots is not None:
+        return f"it has a '{dots}' segment; lakeFS paths are not resolved like file-system paths"
+    return None
+
+
+def validate_path(path: str, *, what: str = "object path") -> str:
+    """Check an object path against the one path rule (``PATH_RULE``); return it unchanged."""
+    problem = _path_problem(path, prefix=False)
+    if problem:
+        raise InvalidNameError(f"invalid {what} {path!r}: {problem}. {PATH_RULE}")
     return path
+
+
+def validate_prefix(prefix: str, *, what: str = "path prefix") -> str:
+    """Check a path prefix: the path rule, but a trailing ``/`` is allowed. Return it unchanged."""
+    problem = _path_problem(prefix, prefix=True)
+    if problem:
+        raise InvalidNameError(f"invalid {what} {prefix!r}: {problem}. {PREFIX_RULE}")
+    return prefix
+
+
+def under_prefix(path: str, prefix: str) -> bool:
+    """Whether ``path`` lies under ``prefix``: inside the folder for ``raw/``, the whole segment for ``raw``."""
+    if prefix.endswith("/"):
+        return path.startswith(prefix)
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _strings(value: object, *, what: str, example: str, allow_empty: bool) -> tuple[Any, ...]:
+    """A list of strings given by a user: one string is one item, never its characters."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        raise BadInputError(
+            f"{what} must be a list of strings such as {example}, not a value of type {type(value).__name__}."
+        )
+    items = tuple(value)
+    if not items and not allow_empty:
+        raise BadInputError(f"{what} is empty: give at least one, such as {example}.")
+    for position, item in enumerate(items):
+        if not isinstance(item, str):
+            raise BadInputError(
+                f"{what}: item {position} is a {type(item).__name__} ({item!r:.80}), not a string; "
+                f"give strings such as {example}."
+            )
+    return items
+
+
+def validate_prefixes(prefixes: str | Iterable[str], *, what: str, allow_empty: bool = False) -> tuple[str, ...]:
+    """Prefixes as a tuple, each checked by ``validate_prefix``; a single string is one prefix."""
+    items = _strings(prefixes, what=what, example="['raw/', 'curated/']", allow_empty=allow_empty)
+    return tuple(validate_prefix(item, what=f"prefix (item {n} of {what})") for n, item in enumerate(items))
+
+
+def validate_paths(paths: str | Iterable[str], *, what: str, allow_empty: bool = False) -> tuple[str, ...]:
+    """Object paths as a tuple, each checked by ``validate_path``; a single string is one path."""
+    items = _strings(paths, what=what, example="['raw/orders.csv']", allow_empty=allow_empty)
+    return tuple(validate_path(item, what=f"path (item {n} of {what})") for n, item in enumerate(items))
 
 
 def run_branch_name(run_id: str, prefix: str = "run") -> str:

@@ -28,8 +28,9 @@ import urllib3
 from lakefs_sdk.rest import RESTResponse
 
 from lakefs_wap.connection import LakeFSConnection
-from lakefs_wap.errors import ConflictError, LakeFSWapError, translated
-from lakefs_wap.names import validate_branch, validate_path, validate_ref, validate_repository
+from lakefs_wap.errors import BadInputError, ConflictError, LakeFSWapError, translated
+from lakefs_wap.limits import check_object_metadata
+from lakefs_wap.names import validate_branch, validate_path, validate_prefix, validate_ref, validate_repository
 from lakefs_wap.retry import RetryPolicy, call_with_retries
 
 Source = bytes | str | os.PathLike[str] | IO[bytes]
@@ -70,6 +71,22 @@ def _opened(source: Source) -> Iterator[tuple[IO[bytes] | bytes, int | None]]:
         yield source, length
 
 
+def _check_source(source: object, path: str, branch: str) -> None:
+    if source is None:
+        raise BadInputError(
+            f"nothing to upload to '{path}' on branch '{branch}': the content is None. Give bytes, text, a "
+            "local file path or a binary stream (b'' writes an empty object).",
+            ref=branch,
+        )
+    if isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)) or callable(getattr(source, "read", None)):
+        return
+    raise BadInputError(
+        f"cannot upload a value of type {type(source).__name__} to '{path}' on branch '{branch}': give bytes, "
+        "text, a local file path (pathlib.Path) or a binary stream; serialize other values first (e.g. json.dumps).",
+        ref=branch,
+    )
+
+
 def _seekable(stream: IO[bytes]) -> bool:
     try:
         return bool(stream.seekable())
@@ -90,12 +107,18 @@ def upload(
 ) -> lakefs_sdk.ObjectStats:
     """Stage ``source`` at ``path`` on ``branch``: bytes, text (UTF-8), a local file path, or a binary stream.
 
+    ``None`` or any other value is refused before anything is sent (``b""`` is
+    an empty object); so are paths and object metadata breaking
+    ``lakefs_wap.names.validate_path`` and ``lakefs_wap.limits``.
+
     ``if_absent`` makes the write fail with a conflict when the path already
     has an object (lakeFS's ``If-None-Match: *``).
     """
     validate_repository(repository)
     validate_branch(branch)
     validate_path(path)
+    _check_source(source, path, branch)
+    check_object_metadata(metadata or {}, path=path)
     resource = f"/repositories/{quote(repository, safe='')}/branches/{quote(branch, safe='')}/objects"
     url = f"{connection.settings.api_url}{resource}?{urlencode({'path': path})}"
     extra = {"Accept": "application/json", "Content-Type": content_type or "application/octet-stream"}
@@ -307,6 +330,8 @@ def upload_many(
 
 def iter_directory(local_dir: os.PathLike[str] | str, prefix: str = "") -> Iterator[tuple[Path, str]]:
     """``(file, lakeFS path)`` pairs for every file under ``local_dir``, for ``upload_many``."""
+    if prefix:
+        validate_prefix(prefix, what="upload prefix")
     root = Path(local_dir)
     if not root.is_dir():
         raise NotADirectoryError(f"{root} is not a directory")

@@ -13,7 +13,8 @@ from typing import Literal
 import lakefs_sdk
 
 from lakefs_wap.connection import LakeFSConnection
-from lakefs_wap.errors import translated
+from lakefs_wap.errors import default_branch_refused, translated
+from lakefs_wap.names import validate_branch, validate_repository
 
 PAGE_SIZE = 1000
 DiffType = Literal["two_dot", "three_dot"]
@@ -86,3 +87,19 @@ def iter_uncommitted(
 
 def has_uncommitted_changes(connection: LakeFSConnection, repository: str, branch: str) -> bool:
     return next(iter_uncommitted(connection, repository, branch, page_size=1), None) is not None
+
+
+def default_branch(connection: LakeFSConnection, repository: str) -> str:
+    """The repository's default branch: the one lakeFS never deletes."""
+    validate_repository(repository)
+    with translated(
+        action=f"read repository '{repository}'", repository=repository, missing=f"repository '{repository}'"
+    ):
+        return str(connection.sdk.repositories_api.get_repository(repository).default_branch)
+
+
+def refuse_default_branch(connection: LakeFSConnection, repository: str, branch: str) -> None:
+    """Before deleting ``branch``: ``BadInputError`` if it is the repository's default branch."""
+    validate_branch(branch)
+    if branch == default_branch(connection, repository):
+        raise default_branch_refused(repository, branch)

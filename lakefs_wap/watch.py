@@ -7,11 +7,11 @@ caller holds the baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from lakefs_wap.connection import LakeFSConnection
 from lakefs_wap.errors import NotFoundError, translated
-from lakefs_wap.names import validate_path, validate_ref, validate_repository
+from lakefs_wap.names import validate_path, validate_prefix, validate_prefixes, validate_ref, validate_repository
 from lakefs_wap.operations import branch_head
 
 # A sensor looks at the newest commits only; a burst larger than this between
@@ -24,15 +24,18 @@ def new_commit_since(
     repository: str,
     branch: str,
     baseline: str,
-    prefixes: Sequence[str] | None = None,
+    prefixes: str | Iterable[str] | None = None,
 ) -> str | None:
     """The head of ``branch`` once it has commits after ``baseline`` (touching ``prefixes`` if given), else None.
 
     The head, not the matching commit itself: readers want what the branch
     shows, and lakeFS's prefix-filtered log leaves out merge commits, so the
     matching commit may be a run's commit behind the merge that published it.
+    A single string in ``prefixes`` is one prefix. They filter as lakeFS filters
+    a log: by plain string prefix.
     """
     validate_ref(baseline, role="baseline commit")
+    wanted = validate_prefixes(prefixes, what="prefixes", allow_empty=True) if prefixes is not None else ()
     head = branch_head(connection, repository, branch)
     if head == baseline:
         return None
@@ -41,7 +44,7 @@ def new_commit_since(
             repository,
             head,
             amount=_WATCH_WINDOW,
-            prefixes=list(prefixes) if prefixes else None,
+            prefixes=list(wanted) or None,
             limit=True,
             stop_at=baseline,
         )
@@ -65,6 +68,8 @@ def find_object(
     validate_ref(ref)
     if (path is None) == (prefix is None):
         raise ValueError("give exactly one of path= or prefix=")
+    if prefix is not None:
+        validate_prefix(prefix)
     if path is not None:
         validate_path(path)
         try:

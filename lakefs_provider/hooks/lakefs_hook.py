@@ -15,17 +15,25 @@ provider's hook, so DAGs and custom operators written against it keep working.
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import lakefs_sdk
 from airflow.sdk import BaseHook
 
 from lakefs_provider.version_compat import AirflowNotFoundException, mask_secret
 from lakefs_wap import ConnectionSettings, LakeFSConnection, RetryPolicy, connect, objects, operations
-from lakefs_wap.errors import BadInputError
+from lakefs_wap.errors import (
+    AuthenticationError,
+    BadInputError,
+    EndpointNotLakeFSError,
+    LakeFSWapError,
+    ServerUnavailableError,
+)
 from lakefs_wap.refs import iter_log
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -50,10 +58,32 @@ def _number(value: Any, *, conn_id: str, name: str) -> float:
         raise BadInputError(f"lakeFS connection '{conn_id}': extra '{name}' must be a number, got {value!r}.") from None
 
 
+def _extras(connection: Any) -> Mapping[str, Any]:
+    """The connection's extras; Airflow would log and ignore extras that are not a JSON object."""
+    conn_id = connection.conn_id
+    raw = connection.extra
+    if isinstance(raw, str) and raw.strip():
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as error:
+            # The text itself may hold a secret: say where it breaks, never what it says.
+            raise BadInputError(
+                f"lakeFS connection '{conn_id}': its Extra is not valid JSON ({error.msg} at line {error.lineno}, "
+                f"column {error.colno}). Give a JSON object such as "
+                '{"verify_ssl": false, "timeout": 60}, or leave Extra empty.'
+            ) from None
+        if not isinstance(parsed, dict):
+            raise BadInputError(
+                f"lakeFS connection '{conn_id}': its Extra is JSON but a {type(parsed).__name__}, not an object. "
+                'Give a JSON object such as {"verify_ssl": false, "timeout": 60}.'
+            )
+    return connection.extra_dejson or {}
+
+
 def settings_from_connection(connection: Any) -> ConnectionSettings:
     """Build core settings from an Airflow ``Connection`` (sync or async fetched)."""
     conn_id = connection.conn_id
-    extras: Mapping[str, Any] = connection.extra_dejson or {}
+    extras = _extras(connection)
     endpoint = (connection.host or extras.get("endpoint") or "").strip()
     if not endpoint:
         raise BadInputError(
@@ -91,13 +121,36 @@ def settings_from_connection(connection: Any) -> ConnectionSettings:
     if extras.get("max_retries") not in (None, ""):
         attempts = int(_number(extras["max_retries"], conn_id=conn_id, name="max_retries"))
         values["retry"] = RetryPolicy(max_attempts=max(attempts, 1))
-    return ConnectionSettings(**values)
+    try:
+        return ConnectionSettings(**values)
+    except BadInputError as error:
+        raise BadInputError(f"lakeFS connection '{conn_id}': {error}") from None
 
 
 def missing_connection(conn_id: str) -> BadInputError:
     return BadInputError(
         f"Airflow connection '{conn_id}' is not defined: create it (conn type 'lakefs', Host = lakeFS endpoint, "
         f"Login = access key id, Password = secret access key) or set AIRFLOW_CONN_{conn_id.upper()}."
+    )
+
+
+def name_the_connection(error: LakeFSWapError, conn_id: str, endpoint: str) -> LakeFSWapError:
+    """The same error, naming the Airflow connection and endpoint it came through.
+
+    For the errors whose fix is in the connection: an unreachable or wrong
+    endpoint, refused credentials. Others are returned as they are.
+    """
+    if not isinstance(error, (ServerUnavailableError, EndpointNotLakeFSError, AuthenticationError)):
+        return error
+    named = f"Airflow connection '{conn_id}'"
+    if named in error.message:
+        return error
+    return type(error)(
+        f"{error.message} [{named}, endpoint {endpoint}]",
+        repository=error.repository,
+        ref=error.ref,
+        status=error.status,
+        server_message=error.server_message,
     )
 
 
@@ -149,6 +202,8 @@ class LakeFSHook(BaseHook):
             connection = self.get_conn()
             user = connection.whoami()
             version = connection.server_version()
+        except LakeFSWapError as error:  # reported to the user as the test's verdict
+            return False, str(name_the_connection(error, self.lakefs_conn_id, connection.settings.endpoint))
         except Exception as error:  # reported to the user as the test's verdict
             return False, str(error)
         return True, f"Connected to lakeFS {version} at {connection.settings.endpoint} as '{user}'."
@@ -200,10 +255,42 @@ class LakeFSHook(BaseHook):
         return io.BytesIO(objects.read_bytes(self.get_conn(), repo, ref, path))
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _naming_the_connection(method: F) -> F:
+    @functools.wraps(method)
+    def run(self: UsesLakeFSHook, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except LakeFSWapError as error:
+            connection = self.__dict__.get("connection")
+            if connection is None:
+                raise
+            named = name_the_connection(error, self.lakefs_conn_id, connection.settings.endpoint)
+            if named is error:
+                raise
+            raise named from error
+
+    return run  # type: ignore[return-value]
+
+
 class UsesLakeFSHook:
-    """For operators and sensors: the hook and the core connection for ``self.lakefs_conn_id``."""
+    """For operators and sensors: the hook and the core connection for ``self.lakefs_conn_id``.
+
+    Their ``execute`` and ``poke`` name the Airflow connection and its endpoint
+    in errors whose fix lies in the connection (unreachable, not lakeFS, wrong
+    credentials): the core does not know which connection it was given.
+    """
 
     lakefs_conn_id: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("execute", "poke"):
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, _naming_the_connection(method))
 
     @cached_property
     def hook(self) -> LakeFSHook:

@@ -11,7 +11,8 @@ class LakeFSDeleteBranchOperator(LakeFSBaseOperator):
     """Delete ``branch`` from ``repo``.
 
     Returns (XCom) True if this task deleted it, False if it was already gone
-    (so retries succeed). An unknown repository still fails.
+    (so retries succeed). An unknown repository still fails, and so does the
+    repository's default branch, before anything is sent to delete it.
     """
 
     template_fields: Sequence[str] = ("repo", "branch", "lakefs_conn_id")

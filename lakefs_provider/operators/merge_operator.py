@@ -66,7 +66,9 @@ class LakeFSMergeOperator(WithAirflowMetadata):
                 squash_merge=self.squash_merge,
                 allow_empty=self.allow_empty,
             )
-        except (BadInputError, ServerUnavailableError):
+        except (BadInputError, ServerUnavailableError) as error:
+            if isinstance(error, BadInputError) and error.status is None:
+                raise  # refused before sending (a bad name or argument): nothing was merged
             # "no changes" after an earlier try merged (or a lost answer): find that merge.
             earlier = self.earlier_try_commit(context, self.repo, self.destination_branch)
             if earlier is None:

@@ -7,7 +7,7 @@ from lakefs_provider.links.lakefs_link import LakeFSLink
 from lakefs_provider.operators._base import LakeFSBaseOperator
 from lakefs_provider.version_compat import AirflowFailException
 from lakefs_wap import GateContext, NotFoundError, RunBranch, operations, run_gates
-from lakefs_wap.gates import Gate
+from lakefs_wap.gates import Gate, validate_gates
 
 REPORT_KEY = "gate_report"
 
@@ -47,7 +47,7 @@ class LakeFSQualityGateOperator(LakeFSBaseOperator):
         super().__init__(**kwargs)
         self.repo = repo
         self.ref = ref
-        self.gates = list(gates)
+        self.gates = validate_gates(gates)
         self.base_ref = base_ref
         self.source_branch = source_branch
         self.run_id = run_id

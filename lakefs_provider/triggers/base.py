@@ -9,8 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from lakefs_provider.hooks.lakefs_hook import LakeFSHook
-from lakefs_wap import LakeFSConnection, connect
+from lakefs_provider.hooks.lakefs_hook import LakeFSHook, name_the_connection
+from lakefs_wap import LakeFSConnection, LakeFSWapError, connect
 
 
 class LakeFSPollingTrigger(BaseTrigger):
@@ -34,6 +34,7 @@ class LakeFSPollingTrigger(BaseTrigger):
         return type(self).__name__
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        connection: LakeFSConnection | None = None
         try:
             connection = connect(await LakeFSHook.asettings(self.lakefs_conn_id))
             while True:
@@ -44,4 +45,6 @@ class LakeFSPollingTrigger(BaseTrigger):
                 self.log.info("%s: nothing yet; next look in %ss", self.describe(), self.poke_interval)
                 await asyncio.sleep(self.poke_interval)
         except Exception as error:  # reported to the task, which fails with this message
+            if isinstance(error, LakeFSWapError) and connection is not None:
+                error = name_the_connection(error, self.lakefs_conn_id, connection.settings.endpoint)
             yield TriggerEvent({"status": "error", "message": f"{type(error).__name__}: {error}"})

@@ -5,6 +5,7 @@ from typing import Any
 
 from lakefs_provider.triggers.base import LakeFSPollingTrigger
 from lakefs_wap import LakeFSConnection
+from lakefs_wap.names import validate_prefixes
 from lakefs_wap.watch import new_commit_since
 
 
@@ -26,7 +27,7 @@ class LakeFSCommitTrigger(LakeFSPollingTrigger):
         self.repo = repo
         self.branch = branch
         self.prev_commit_id = prev_commit_id
-        self.prefixes = list(prefixes) if prefixes else None
+        self.prefixes = list(validate_prefixes(prefixes, what="prefixes")) if prefixes else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (

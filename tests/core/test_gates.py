@@ -76,6 +76,25 @@ def test_only_under_prefixes(base_and_run) -> None:
     assert failed.metrics == {"outside": 1}
 
 
+def test_a_single_string_is_one_prefix_not_its_characters(base_and_run) -> None:
+    context = base_and_run({"raw/a.csv": b"x\n", "rogue/x.csv": b"x\n"})
+    failed = verdict(OnlyUnderPrefixes("raw/"), context)
+    assert not failed.passed
+    assert "'rogue/x.csv'" in failed.message
+    assert OnlyUnderPrefixes("raw/").prefixes == ("raw/",)
+    assert NoDeletions(prefixes="raw/").prefixes == ("raw/",)
+
+
+def test_a_prefix_without_a_slash_matches_whole_segments(base_and_run) -> None:
+    context = base_and_run({"raw": b"x", "raw/a.csv": b"x\n", "rawdata/b.csv": b"x\n"})
+    failed = verdict(OnlyUnderPrefixes(["raw"]), context)
+    assert not failed.passed
+    assert failed.details == {"outside": ["rawdata/b.csv"]}
+    assert verdict(OnlyUnderPrefixes(["raw", "rawdata/"]), context).passed
+    assert not verdict(OnlyUnderPrefixes(["ra"]), context).passed
+    assert verdict(OnlyUnderPrefixes(["ra"]), base_and_run({"ra/x.csv": b"x\n"})).passed
+
+
 def test_no_deletions_everywhere_or_under_prefixes(base_and_run) -> None:
     context = base_and_run({"raw/new.csv": b"x\n"}, deletes=("raw/keep.csv",))
     failed = verdict(NoDeletions(), context)

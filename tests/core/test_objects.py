@@ -74,6 +74,13 @@ def test_if_absent_refuses_to_overwrite(connection, repo) -> None:
     assert objects.read_bytes(connection, repo.id, "main", "once.txt") == b"first"
 
 
+def test_a_leading_slash_is_kept_as_part_of_the_path(connection, repo) -> None:
+    stats = objects.upload(connection, repo.id, "main", "/landing/a.csv", b"id\n1\n")
+    assert stats.path == "/landing/a.csv"
+    assert objects.read_bytes(connection, repo.id, "main", "/landing/a.csv") == b"id\n1\n"
+    assert [o.path for o in repo.branch("main").objects()] == ["/landing/a.csv"]
+
+
 def test_missing_object_and_failed_download_leave_nothing(connection, repo, tmp_path: Path) -> None:
     target = tmp_path / "never.bin"
     with pytest.raises(NotFoundError, match=r"object 'nope\.bin' on 'main'"):
@@ -88,14 +95,14 @@ def test_bulk_upload_reports_each_failure_and_keeps_the_rest(connection, repo, t
         (source / f"part={i % 4}" / f"{i:02d}.csv").write_text(f"id\n{i}\n")
     items = list(objects.iter_directory(source, prefix="raw/batch"))
     items.insert(5, (tmp_path / "missing.csv", "raw/batch/missing.csv"))
-    items.insert(9, (source / "part=0" / "00.csv", "/absolute/not/allowed.csv"))
+    items.insert(9, (source / "part=0" / "00.csv", "raw/../escapes.csv"))
 
     result = objects.upload_many(connection, repo.id, "main", iter(items), workers=4)
 
     assert len(result.uploaded) == 40
-    assert set(result.failed) == {"raw/batch/missing.csv", "/absolute/not/allowed.csv"}
+    assert set(result.failed) == {"raw/batch/missing.csv", "raw/../escapes.csv"}
     assert isinstance(result.failed["raw/batch/missing.csv"], FileNotFoundError)
-    assert "drop the leading '/'" in str(result.failed["/absolute/not/allowed.csv"])
+    assert "has a '..' segment" in str(result.failed["raw/../escapes.csv"])
     assert not result.ok
     assert "40 uploaded, 2 failed" in result.summary()
     listed = {o.path for o in repo.branch("main").objects(prefix="raw/batch/")}
