@@ -13,6 +13,7 @@ from lakefs_wap.errors import (
     BadInputError,
     BranchBusyError,
     ConflictError,
+    EndpointNotLakeFSError,
     GateFailedError,
     HookRejectedError,
     InvalidNameError,
@@ -38,7 +39,9 @@ from lakefs_wap.gates import (
     run_gates,
 )
 from lakefs_wap.names import run_branch_name
+from lakefs_wap.record import RunRecord, index_legacy_publishes
 from lakefs_wap.retry import RetryPolicy
+from lakefs_wap.revert import revert_run
 from lakefs_wap.run_branch import (
     RunBranch,
     RunState,
@@ -55,6 +58,7 @@ __all__ = [
     "ChangedSomething",
     "ConflictError",
     "ConnectionSettings",
+    "EndpointNotLakeFSError",
     "GateContext",
     "GateFailedError",
     "GateReport",
@@ -73,6 +77,7 @@ __all__ = [
     "RequiredPaths",
     "RetryPolicy",
     "RunBranch",
+    "RunRecord",
     "RunState",
     "RunStateError",
     "RunStatus",
@@ -81,7 +86,9 @@ __all__ = [
     "__version__",
     "connect",
     "find_published_run",
+    "index_legacy_publishes",
     "revert_published_run",
+    "revert_run",
     "run_branch_name",
     "run_gates",
 ]

@@ -11,6 +11,7 @@ client header.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -30,6 +31,17 @@ from lakefs_wap.retry import RetryPolicy, call_with_retries
 CLIENT_HEADER = "X-Lakefs-Client"
 CLIENT_NAME = f"lakefs-wap/{__version__}"
 _API_PATH = "/api/v1"
+
+# The requests that add a commit each time they land. The transport never
+# repeats them after an ambiguous failure; operations.write_once looks first.
+_ADDS_A_COMMIT = re.compile(
+    r"/repositories/[^/]+/(branches/[^/]+/(commits|revert|cherry-pick)|refs/[^/]+/merge/[^/]+)$"
+)
+
+
+def is_repeatable(method: str, path: str) -> bool:
+    """Whether sending this request twice has the effect of sending it once."""
+    return not (method.upper() == "POST" and _ADDS_A_COMMIT.search(path))
 
 
 @dataclass(frozen=True)
@@ -121,7 +133,8 @@ class _RetryingApiClient(_WrappedApiClient):
         def attempt() -> Any:
             return parent(method, url, query_params, headers, post_params, body, _preload_content, timeout)  # type: ignore[no-untyped-call]
 
-        return call_with_retries(attempt, self._policy, f"{method} {urlsplit(url).path}")
+        path = urlsplit(url).path
+        return call_with_retries(attempt, self._policy, f"{method} {path}", repeatable=is_repeatable(method, path))
 
 
 class _InstanceServerConfiguration(ServerConfiguration):

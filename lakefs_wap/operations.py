@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeVar
 
 import lakefs_sdk
 import lakefs_sdk.exceptions as sdk
@@ -26,11 +27,13 @@ from lakefs_wap.errors import (
     MergeConflictError,
     NotFoundError,
     NothingToCommitError,
+    ServerUnavailableError,
     server_message_of,
     translated,
 )
+from lakefs_wap.limits import check_commit_metadata
 from lakefs_wap.names import validate_branch, validate_ref, validate_repository, validate_tag
-from lakefs_wap.refs import iter_diff
+from lakefs_wap.refs import iter_diff, refuse_default_branch
 
 logger = logging.getLogger("lakefs_wap.operations")
 
@@ -39,6 +42,52 @@ MERGE_STRATEGIES = ("dest-wins", "source-wins")
 CONFLICTS_LISTED = 20
 _CONFLICTS_COUNTED = 10_000
 _HOOK_RUN_ID = re.compile(r"run id '([^']+)'")
+T = TypeVar("T")
+
+
+def write_once(
+    connection: LakeFSConnection,
+    send: Callable[[], T],
+    landed: Callable[[], T | None],
+    *,
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Send a write that adds a commit each time it lands, so that it lands once.
+
+    The transport does not repeat such a request after an ambiguous failure (a
+    lost answer, a timeout, a 5xx: lakeFS may have acted). Here, after one,
+    ``landed`` looks at lakeFS with reads only and returns the result of the
+    earlier attempt if it took effect; only if it did not is the write sent
+    again, within the connection's retry policy. This is the one place where
+    "look before repeating" lives.
+    """
+    policy = connection.settings.retry
+    attempt = 1
+    while True:
+        try:
+            return send()
+        except ServerUnavailableError:
+            found = landed()
+            if found is not None:
+                logger.warning("lakeFS %s took effect although its answer was lost; not repeating it", what)
+                return found
+            if attempt >= policy.max_attempts:
+                raise
+            delay = policy.delay_before(attempt + 1)
+            logger.warning("lakeFS %s did not take effect (attempt %d); sending it again", what, attempt)
+            sleep(delay)
+            attempt += 1
+
+
+def head_matching(
+    connection: LakeFSConnection, repository: str, branch: str, message: str | None, metadata: Mapping[str, str]
+) -> lakefs_sdk.Commit | None:
+    """The head of ``branch`` if it carries exactly this message and metadata (a landed write), else None."""
+    head = get_commit(connection, repository, branch)
+    if dict(head.metadata or {}) == dict(metadata) and (message is None or head.message == message):
+        return head
+    return None
 
 
 def metadata_strings(metadata: Mapping[str, Any] | None, *, what: str = "metadata") -> dict[str, str]:
@@ -56,7 +105,7 @@ def metadata_strings(metadata: Mapping[str, Any] | None, *, what: str = "metadat
                 f"{what} value for {key!r} is a {type(value).__name__}; lakeFS stores strings only. "
                 "Convert it first, for example with json.dumps()."
             )
-    return result
+    return dict(check_commit_metadata(result, what=what))
 
 
 def commit_as_dict(commit: lakefs_sdk.Commit) -> dict[str, Any]:
@@ -124,20 +173,23 @@ def create_branch(
             ref=branch,
             missing=f"repository '{repository}' and source '{source}'",
         ):
-            connection.sdk.branches_api.create_branch(
+            created = connection.sdk.branches_api.create_branch(
                 repository,
                 lakefs_sdk.BranchCreation(name=branch, source=source),  # type: ignore[call-arg]
             )
     except ConflictError:
         if not exist_ok:
             raise
-    return branch_head(connection, repository, branch)
+        return branch_head(connection, repository, branch)
+    # lakeFS answers 201 with the new branch's commit id as plain text.
+    return str(created).strip().strip('"') or branch_head(connection, repository, branch)
 
 
 def delete_branch(connection: LakeFSConnection, repository: str, branch: str, *, missing_ok: bool = True) -> bool:
     """Delete ``branch``; return False when it was already gone (and ``missing_ok``)."""
     validate_repository(repository)
     validate_branch(branch)
+    refuse_default_branch(connection, repository, branch)
     try:
         with translated(
             action=f"delete branch '{branch}'",
@@ -168,10 +220,12 @@ def commit(
     validate_branch(branch)
     if not isinstance(message, str) or not message.strip():
         raise BadInputError(f"a commit on '{branch}' needs a non-empty message.", repository=repository, ref=branch)
+    strings = metadata_strings(metadata)
     creation = lakefs_sdk.CommitCreation(  # type: ignore[call-arg]
-        message=message, metadata=metadata_strings(metadata), allow_empty=allow_empty
+        message=message, metadata=strings, allow_empty=allow_empty
     )
-    try:
+
+    def send() -> lakefs_sdk.Commit:
         with translated(
             action=f"commit on branch '{branch}'",
             repository=repository,
@@ -179,6 +233,14 @@ def commit(
             missing=f"repository '{repository}' and branch '{branch}'",
         ):
             return connection.sdk.commits_api.commit(repository, branch, creation)
+
+    try:
+        return write_once(
+            connection,
+            send,
+            lambda: head_matching(connection, repository, branch, message, strings),
+            what=f"commit on '{branch}'",
+        )
     except BadInputError as error:
         if "no changes" in (error.server_message or ""):
             raise NothingToCommitError(
@@ -204,12 +266,15 @@ def merge(
     squash_merge: bool = False,
     allow_empty: bool = False,
     force: bool = False,
+    landed: Callable[[], str | None] | None = None,
 ) -> str:
     """Merge ``source_ref`` into ``destination_branch`` and return the merge commit id.
 
     A conflict raises ``MergeConflictError`` listing the conflicting paths; a
     failing pre-merge hook raises ``HookRejectedError`` with its output. In
-    both cases lakeFS changed nothing.
+    both cases lakeFS changed nothing. After a lost answer, ``landed`` finds
+    the merge if it happened (by default: the destination's head carries this
+    merge's message and metadata).
     """
     validate_repository(repository)
     validate_ref(source_ref, role="source ref")
@@ -219,29 +284,42 @@ def merge(
             f"unknown merge strategy {strategy!r}: use one of {MERGE_STRATEGIES} or None for the default.",
             repository=repository,
         )
+    strings = metadata_strings(metadata)
     request = lakefs_sdk.Merge(
         message=message,
-        metadata=metadata_strings(metadata),
+        metadata=strings,
         strategy=strategy,
         squash_merge=squash_merge,
         allow_empty=allow_empty,
         force=force,
     )
-    try:
-        result = connection.sdk.refs_api.merge_into_branch(repository, source_ref, destination_branch, merge=request)
-    except sdk.ApiException as error:
-        if error.status == 409:
-            raise merge_conflict(connection, repository, source_ref, destination_branch, error) from error
-        if error.status == 412:
-            raise hook_rejected(connection, repository, destination_branch, error) from error
+
+    def send() -> str:
         with translated(
             action=f"merge '{source_ref}' into '{destination_branch}'",
             repository=repository,
             ref=destination_branch,
             missing=f"repository '{repository}', '{source_ref}' and '{destination_branch}'",
         ):
-            raise
-    return str(result.reference)
+            try:
+                result = connection.sdk.refs_api.merge_into_branch(
+                    repository, source_ref, destination_branch, merge=request
+                )
+            except sdk.ApiException as error:
+                if error.status == 409:
+                    raise merge_conflict(connection, repository, source_ref, destination_branch, error) from error
+                if error.status == 412:
+                    raise hook_rejected(connection, repository, destination_branch, error) from error
+                raise
+        return str(result.reference)
+
+    def head_is_this_merge() -> str | None:
+        if not strings:
+            return None  # nothing marks this merge apart from others: cannot tell, so do not guess
+        found = head_matching(connection, repository, destination_branch, message, strings)
+        return str(found.id) if found is not None else None
+
+    return write_once(connection, send, landed or head_is_this_merge, what=f"merge into '{destination_branch}'")
 
 
 def merge_conflict(
@@ -314,58 +392,6 @@ def hook_rejected(
         failed_hooks=failed,
         server_message=server,
     )
-
-
-def revert(
-    connection: LakeFSConnection,
-    repository: str,
-    branch: str,
-    ref: str,
-    *,
-    parent_number: int | None = None,
-    message: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    allow_empty: bool = False,
-) -> str:
-    """Revert the changes of commit ``ref`` on ``branch``; return the new head commit id.
-
-    For a merge commit ``parent_number`` defaults to 1, the branch it was merged into.
-    """
-    validate_repository(repository)
-    validate_branch(branch)
-    validate_ref(ref, role="ref to revert")
-    if parent_number is None:
-        parent_number = 1 if len(get_commit(connection, repository, ref).parents) > 1 else 0
-    elif parent_number < 0:
-        raise BadInputError(f"parent_number must be 0 (not a merge) or at least 1, got {parent_number}.")
-    overrides = None
-    if message is not None or metadata:
-        overrides = lakefs_sdk.CommitOverrides(message=message, metadata=metadata_strings(metadata))
-    creation = lakefs_sdk.RevertCreation(
-        ref=ref, parent_number=parent_number, commit_overrides=overrides, allow_empty=allow_empty
-    )
-    try:
-        connection.sdk.branches_api.revert_branch(repository, branch, creation)
-    except sdk.ApiException as error:
-        if error.status == 409:
-            raise ConflictError(
-                f"cannot revert '{ref}' on branch '{branch}' in repository '{repository}': later commits changed "
-                f"the same paths ({server_message_of(error)}). Revert those later commits first.",
-                repository=repository,
-                ref=branch,
-                status=409,
-                server_message=server_message_of(error),
-            ) from error
-        if error.status == 412:
-            raise hook_rejected(connection, repository, branch, error) from error
-        with translated(
-            action=f"revert '{ref}' on branch '{branch}'",
-            repository=repository,
-            ref=branch,
-            missing=f"repository '{repository}', branch '{branch}' and ref '{ref}'",
-        ):
-            raise
-    return branch_head(connection, repository, branch)
 
 
 def create_tag(connection: LakeFSConnection, repository: str, tag: str, ref: str) -> str:

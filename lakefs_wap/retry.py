@@ -5,6 +5,12 @@ branch-update retries and 503 when its KV store asks clients to slow down;
 500/502/504 and transport errors (refused, reset, timed out) are passing faults
 of the server or the network between. lakectl retries these; neither Python SDK
 does. Any other 4xx is final: retrying would only repeat the same mistake.
+
+A request that is not safe to repeat (a commit, a merge, a revert: each adds
+a commit every time it lands) is retried only after failures that prove it
+never reached lakeFS, or that lakeFS refused it before acting (429, 503). After
+an ambiguous failure (a read timeout, a dropped connection, a 500) the caller
+must first look whether it landed: ``lakefs_wap.operations.write_once``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,15 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
+# Failures that prove a request was never received, and statuses by which
+# lakeFS refuses a request before acting on it: a repeat cannot duplicate.
+NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    ConnectionRefusedError,
+)
+REFUSED_BEFORE_ACTING = frozenset({429, 503})
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -65,10 +80,22 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.initial_backoff * (2 ** (attempt - 2)))
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
 
-    def is_retryable(self, error: BaseException) -> bool:
+    def is_retryable(self, error: BaseException, *, repeatable: bool = True) -> bool:
+        """Whether to try again; ``repeatable`` is False for requests that must not land twice."""
         if isinstance(error, sdk.ApiException):
+            if not repeatable:
+                return error.status in self.retry_statuses & REFUSED_BEFORE_ACTING
             return error.status in self.retry_statuses
+        if not repeatable:
+            return is_not_sent(error)
         return isinstance(error, TRANSPORT_ERRORS)
+
+
+def is_not_sent(error: BaseException) -> bool:
+    """The request surely never reached the server (refused or timed out connecting)."""
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        return isinstance(error.reason, NOT_SENT_ERRORS)
+    return isinstance(error, NOT_SENT_ERRORS)
 
 
 def describe_failure(error: BaseException) -> str:
@@ -84,6 +111,7 @@ def call_with_retries(
     *,
     before_retry: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    repeatable: bool = True,
 ) -> T:
     """Run ``call`` until it succeeds, fails for good, or the policy's bounds are reached.
 
@@ -97,7 +125,7 @@ def call_with_retries(
         try:
             return call()
         except BaseException as error:
-            if not policy.is_retryable(error) or attempt >= policy.max_attempts:
+            if not policy.is_retryable(error, repeatable=repeatable) or attempt >= policy.max_attempts:
                 raise
             delay = policy.delay_before(attempt + 1)
             if time.monotonic() - started + delay > policy.max_elapsed:

@@ -5,30 +5,28 @@
     ...write objects to run.branch...
     run.commit("ingest orders")       # commit what the run wrote
     run.gate([NoDeletions(), TableRowCount(min_rows=1)])   # audit; raises GateFailedError
-    run.publish()                     # one merge into main
-    run.discard()                     # delete the branch (or run.mark_failed(why) to keep it)
+    run.publish()                     # one merge of exactly the gated commit into main
+    run.discard(only_if_published=True)   # delete the branch (or run.mark_failed(why) to keep it)
 
 Every step may be repeated after a crash, a timeout or an orchestrator retry
 and converges on the same result: no duplicate branches, commits or merges.
-Nothing is kept in this process: each step reads what it needs from lakeFS,
-where the run leaves a trail of commit metadata (keys ``lakefs_wap.*``):
+Nothing is kept in this process: each step reads what it needs from lakeFS.
+The branch's head commit says where the run stands (its ``lakefs_wap.*``
+metadata, see ``keys``), and each outcome on the target is a tag (see
+``record``), so no step reads history in proportion to its length.
 
-- ``kind=data`` on the run's commits, with the run id, run key and base commit;
-- ``kind=gates`` on an empty commit recording every gate's result;
-- ``kind=failed`` on an empty commit when the run is kept for debugging;
-- ``kind=publish`` on the merge commit in the target branch;
-- ``kind=revert`` on the commit that reverted a published run.
-
-The base commit (where the run started) is the merge base of the run branch
-and its source branch until the run commits, and is recorded in the run's
-commits from then on.
+What is published is the commit the gates judged, never the branch head: a
+commit made after the verdict makes ``publish`` refuse and name it, until the
+gates judge it too. A run that changed nothing passes through to the
+``unchanged`` state, without a merge. A re-run of a published run (same run
+id) publishes its new data with a further merge, recorded against the same run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -38,50 +36,61 @@ from lakefs_wap import operations
 from lakefs_wap.connection import LakeFSConnection
 from lakefs_wap.errors import (
     BadInputError,
+    ConflictError,
     GateFailedError,
+    NotFoundError,
     NothingToCommitError,
     RunStateError,
-    ServerUnavailableError,
     translated,
 )
-from lakefs_wap.gates import Gate, GateContext, GateReport, failed_gates_in, run_gates
+from lakefs_wap.gates import Gate, GateContext, GateReport, failed_gates_in, run_gates, validate_gates
+from lakefs_wap.keys import (
+    KEY_BASE,
+    KEY_CHANGES,
+    KEY_GATED_COMMIT,
+    KEY_GATED_METARANGE,
+    KEY_GATES,
+    KEY_GATES_PASSED,
+    KEY_KIND,
+    KEY_REASON,
+    KEY_REVERTS,
+    KEY_RUN_COMMIT,
+    KEY_RUN_ID,
+    KEY_RUN_KEY,
+    KEY_SOURCE_BRANCH,
+    CommitKind,
+)
 from lakefs_wap.names import run_branch_name, validate_branch, validate_repository
+from lakefs_wap.record import (
+    Outcome,
+    RunRecord,
+    is_run_commit,
+    iter_commits_since,
+    next_sequence,
+    read_records,
+    record_tag,
+    write_record,
+)
 from lakefs_wap.refs import has_uncommitted_changes, iter_log
 
 logger = logging.getLogger("lakefs_wap.run_branch")
 
-KEY_KIND = "lakefs_wap.kind"
-KEY_RUN_ID = "lakefs_wap.run_id"
-KEY_RUN_KEY = "lakefs_wap.run_key"
-KEY_BASE = "lakefs_wap.base_commit"
-KEY_RUN_COMMIT = "lakefs_wap.run_commit"
-KEY_GATED_COMMIT = "lakefs_wap.gated_commit"
-KEY_GATES_PASSED = "lakefs_wap.gates_passed"
-KEY_REASON = "lakefs_wap.reason"
-KEY_REVERTS = "lakefs_wap.reverts"
-KEY_SOURCE_BRANCH = "lakefs_wap.source_branch"
 _REASON_LIMIT = 2000
+_COMMITS_NAMED = 10
 
-# How far back in a branch's history lookups go before giving up; a run's
-# own commits and its merge are normally within the newest few.
+# How far back the convenience lookups without a run key go; lookups by run key never scan.
 DEFAULT_SEARCH_LIMIT = 5000
 
 
-class CommitKind(str, Enum):
-    DATA = "data"
-    GATES = "gates"
-    FAILED = "failed"
-    PUBLISH = "publish"
-    REVERT = "revert"
-
-
 class RunState(str, Enum):
-    ABSENT = "absent"  # no branch and nothing published: never opened, or discarded
+    ABSENT = "absent"  # no branch and nothing recorded: never opened, or discarded unpublished
     OPEN = "open"  # branch exists, the run has not committed yet
     COMMITTED = "committed"  # the run's newest commit is data, not yet gated
-    GATED = "gated"  # gates ran on the newest data commit (see gates_passed)
+    GATED = "gated"  # gates judged the newest data commit (see gates_passed)
     FAILED = "failed"  # kept for debugging with a reason
     PUBLISHED = "published"  # merged into the target branch
+    UNCHANGED = "unchanged"  # gated and found to change nothing on the target; no merge
+    REVERTED = "reverted"  # every publish of the run was reverted
 
 
 @dataclass(frozen=True)
@@ -93,17 +102,18 @@ class RunStatus:
     head_commit: str | None = None
     run_commit: str | None = None
     gates_passed: bool | None = None
-    merge_commit: str | None = None
+    merge_commit: str | None = None  # the newest publish that is not reverted
     reason: str | None = None
     failed_gates: tuple[str, ...] = ()
+    publishes: tuple[RunRecord, ...] = field(default=())  # every publish of the run, oldest first
+    records: tuple[RunRecord, ...] = field(default=())  # every recorded outcome, oldest first
 
 
-def _kind(commit: lakefs_sdk.Commit) -> str | None:
-    return (commit.metadata or {}).get(KEY_KIND)
-
-
-def _run_key(commit: lakefs_sdk.Commit) -> str | None:
-    return (commit.metadata or {}).get(KEY_RUN_KEY)
+_OUTCOME_STATES = {
+    Outcome.PUBLISHED: RunState.PUBLISHED,
+    Outcome.UNCHANGED: RunState.UNCHANGED,
+    Outcome.REVERTED: RunState.REVERTED,
+}
 
 
 class RunBranch:
@@ -112,8 +122,8 @@ class RunBranch:
 
     The branch name is derived from ``run_id`` and ``prefix`` by
     ``run_branch_name``; the same run id always means the same branch. The
-    name doubles as the run key that marks the run's commits. ``branch``
-    names an existing branch to treat as the run's instead.
+    name doubles as the run key that marks the run's commits and records.
+    ``branch`` names an existing branch to treat as the run's instead.
     """
 
     def __init__(
@@ -130,6 +140,8 @@ class RunBranch:
     ) -> None:
         self.connection = connection
         self.repository = validate_repository(repository)
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise BadInputError(f"invalid run id {run_id!r}: a run branch needs a non-empty run id.")
         self.run_id = run_id
         self.source_branch = validate_branch(source_branch, role="source branch")
         self.target_branch = validate_branch(target_branch or source_branch, role="target branch")
@@ -154,123 +166,147 @@ class RunBranch:
     # ----- reading state from lakeFS -------------------------------------------------
 
     def head(self) -> str | None:
-        return operations.branch_head_or_none(self.connection, self.repository, self.branch)
+        commit = self._head_commit()
+        return str(commit.id) if commit is not None else None
 
-    def _merge_base_with_source(self) -> str:
+    def _head_commit(self) -> lakefs_sdk.Commit | None:
+        try:
+            return operations.get_commit(self.connection, self.repository, self.branch)
+        except NotFoundError:
+            operations.ensure_repository(self.connection, self.repository)
+            return None
+
+    def _require_head(self, step: str) -> lakefs_sdk.Commit:
+        head = self._head_commit()
+        if head is None:
+            raise RunStateError(
+                f"run branch '{self.branch}' does not exist in repository '{self.repository}'; "
+                f"open() the run before {step}.",
+                repository=self.repository,
+                ref=self.branch,
+            )
+        return head
+
+    def _merge_base_with(self, other: str, ref: str | None = None) -> str:
+        mine = ref or self.branch
         with translated(
-            action=f"find where '{self.branch}' forked from '{self.source_branch}'",
+            action=f"find where '{mine}' and '{other}' forked",
             repository=self.repository,
-            ref=self.branch,
+            ref=mine,
         ):
-            result = self.connection.sdk.refs_api.find_merge_base(self.repository, self.branch, self.source_branch)
+            result = self.connection.sdk.refs_api.find_merge_base(self.repository, mine, other)
         return str(result.base_commit_id)
-
-    def _own_commits(self) -> Iterator[lakefs_sdk.Commit]:
-        """This run's commits on its branch, newest first, stopping at the fork point."""
-        fork = self._merge_base_with_source()
-        for commit in iter_log(self.connection, self.repository, self.branch, limit=self.search_limit):
-            if commit.id == fork:
-                return
-            if _run_key(commit) == self.run_key:
-                yield commit
 
     def base_commit(self) -> str:
         """The commit of the source branch this run started from."""
-        for commit in self._own_commits():
-            base = (commit.metadata or {}).get(KEY_BASE)
+        head = self._require_head("asking where it started")
+        return self._base_of(head)
+
+    def _base_of(self, head: lakefs_sdk.Commit) -> str:
+        if is_run_commit(head, self.run_key, CommitKind.DATA, CommitKind.GATES, CommitKind.FAILED):
+            base = (head.metadata or {}).get(KEY_BASE)
             if base:
                 return base
-        return self._merge_base_with_source()
+        return self._merge_base_with(self.source_branch)
 
-    def _latest(self, *kinds: CommitKind) -> lakefs_sdk.Commit | None:
-        wanted = {kind.value for kind in kinds}
-        return next((c for c in self._own_commits() if _kind(c) in wanted), None)
+    def records(self) -> list[RunRecord]:
+        """Every recorded outcome of this run (publishes, unchanged verdicts, reverts), oldest first."""
+        return read_records(self.connection, self.repository, self.run_key)
 
     def published_commit(self) -> str | None:
-        """The merge commit that published this run into the target, if any."""
-        record = self._publish_record()
-        return record.id if record else None
-
-    def _publish_record(self) -> lakefs_sdk.Commit | None:
-        return find_published_run(
-            self.connection, self.repository, self.target_branch, self.run_key, search_limit=self.search_limit
-        )
-
-    def _plain_commits_head(self) -> lakefs_sdk.Commit | None:
-        """The branch head, when the branch has commits of its own that no run step made
-        (e.g. written with plain commit operators): that is what there is to gate."""
-        head = operations.get_commit(self.connection, self.repository, self.branch)
-        return head if head.id != self._merge_base_with_source() else None
-
-    def _published_run_commit(self) -> lakefs_sdk.Commit | None:
-        """The data commit a past publish of this run merged, read from the merge's metadata."""
-        record = self._publish_record()
-        run_commit = (record.metadata or {}).get(KEY_RUN_COMMIT) if record is not None else None
-        return operations.get_commit(self.connection, self.repository, run_commit) if run_commit else None
+        """The newest merge commit that published this run and was not reverted, if any."""
+        return self.status().merge_commit
 
     def status(self) -> RunStatus:
-        record = self._publish_record()
-        if record is not None:
-            return RunStatus(
-                RunState.PUBLISHED,
-                self.branch,
-                self.run_key,
-                base_commit=(record.metadata or {}).get(KEY_BASE),
-                head_commit=self.head(),
-                run_commit=(record.metadata or {}).get(KEY_RUN_COMMIT),
-                merge_commit=record.id,
-            )
-        return self._unpublished_status()
-
-    def _unpublished_status(self) -> RunStatus:
-        head = self.head()
-        if head is None:
-            return RunStatus(RunState.ABSENT, self.branch, self.run_key)
-        own = list(self._own_commits())
-        latest_data = next((c for c in own if _kind(c) == CommitKind.DATA.value), None)
-        newest = own[0] if own else None
-        base = (latest_data.metadata or {}).get(KEY_BASE) if latest_data else self._merge_base_with_source()
+        records = tuple(self.records())
+        head = self._head_commit()
+        publishes = tuple(r for r in records if r.outcome is Outcome.PUBLISHED)
+        live = _live_publish(records)
         common: dict[str, Any] = {
             "branch": self.branch,
             "run_key": self.run_key,
-            "base_commit": base,
-            "head_commit": head,
-            "run_commit": latest_data.id if latest_data else None,
+            "head_commit": str(head.id) if head is not None else None,
+            "merge_commit": live.commit_id if live is not None else None,
+            "publishes": publishes,
+            "records": records,
         }
-        metadata = (newest.metadata or {}) if newest is not None else {}
-        if newest is not None and _kind(newest) == CommitKind.FAILED.value:
-            return RunStatus(RunState.FAILED, reason=metadata.get(KEY_REASON), **common)
-        if newest is None or latest_data is None:
-            return RunStatus(RunState.OPEN, **common)
-        if _kind(newest) == CommitKind.GATES.value and metadata.get(KEY_GATED_COMMIT) == latest_data.id:
+        if head is None:
+            latest = records[-1] if records else None
+            if latest is None:
+                return RunStatus(RunState.ABSENT, **common)
+            return RunStatus(_OUTCOME_STATES[latest.outcome], **common)
+        metadata = head.metadata or {}
+        if is_run_commit(head, self.run_key, CommitKind.GATES):
+            gated = metadata.get(KEY_GATED_COMMIT, "")
+            base = metadata.get(KEY_BASE)
+            done = [r for r in records if r.outcome is not Outcome.REVERTED and r.is_for(gated)]
+            if done:
+                return RunStatus(_OUTCOME_STATES[records[-1].outcome], base_commit=base, run_commit=gated, **common)
             return RunStatus(
                 RunState.GATED,
+                base_commit=base,
+                run_commit=gated,
                 gates_passed=metadata.get(KEY_GATES_PASSED) == "true",
                 failed_gates=tuple(failed_gates_in(metadata)),
                 **common,
             )
-        return RunStatus(RunState.COMMITTED, **common)
+        if is_run_commit(head, self.run_key, CommitKind.FAILED):
+            return RunStatus(
+                RunState.FAILED,
+                base_commit=metadata.get(KEY_BASE),
+                run_commit=metadata.get(KEY_RUN_COMMIT),
+                reason=metadata.get(KEY_REASON),
+                failed_gates=tuple(failed_gates_in(metadata)),
+                **common,
+            )
+        if is_run_commit(head, self.run_key, CommitKind.DATA):
+            return RunStatus(RunState.COMMITTED, base_commit=metadata.get(KEY_BASE), run_commit=str(head.id), **common)
+        base = self._merge_base_with(self.source_branch)
+        if head.id != base:  # commits of the user's own, not yet marked by commit()
+            return RunStatus(RunState.COMMITTED, base_commit=base, run_commit=str(head.id), **common)
+        if records:  # reopened after an outcome, nothing new on it yet
+            return RunStatus(_OUTCOME_STATES[records[-1].outcome], base_commit=base, **common)
+        return RunStatus(RunState.OPEN, base_commit=base, **common)
 
     # ----- the lifecycle --------------------------------------------------------------
 
     def open(self) -> str:
         """Create the run branch from the source's current commit; return the base commit id.
 
-        Opening again returns the same branch and the same base commit.
+        Opening again returns the same branch and the same base commit. A
+        target other than the source must exist already: a typo is caught
+        here, before any data is written.
         """
-        operations.create_branch(self.connection, self.repository, self.branch, self.source_branch, exist_ok=True)
-        return self.base_commit()
+        if self.target_branch != self.source_branch:
+            operations.branch_head(self.connection, self.repository, self.target_branch)
+        try:
+            with translated(
+                action=f"create branch '{self.branch}' from '{self.source_branch}'",
+                repository=self.repository,
+                ref=self.branch,
+                missing=f"repository '{self.repository}' and source branch '{self.source_branch}'",
+            ):
+                created = self.connection.sdk.branches_api.create_branch(
+                    self.repository,
+                    lakefs_sdk.BranchCreation(name=self.branch, source=self.source_branch),  # type: ignore[call-arg]
+                )
+            return str(created).strip().strip('"')
+        except ConflictError:
+            return self.base_commit()
 
     def commit(
         self, message: str | None = None, metadata: Mapping[str, Any] | None = None, *, allow_empty: bool = False
     ) -> lakefs_sdk.Commit:
         """Commit what the run staged, marked as this run's.
 
-        If nothing is staged and an earlier attempt already committed, that
-        commit is returned. If others committed on the run branch directly,
-        an empty commit marks the run's state as this run's.
+        With nothing staged: a repeat returns the run's existing data commit;
+        commits made directly on the branch (e.g. by the user's own tasks)
+        are marked as this run's with an empty commit; and a run that wrote
+        nothing at all gets an empty data commit marked ``changes=none``, so
+        gates still run (``ChangedSomething()`` fails it) and publishing it
+        ends ``unchanged`` without a merge.
         """
-        base = self.base_commit()
+        base = self._merge_base_with(self.source_branch)
         full_metadata = {
             **operations.metadata_strings(metadata),
             **self._identity(),
@@ -283,39 +319,32 @@ class RunBranch:
                 self.connection, self.repository, self.branch, text, full_metadata, allow_empty=allow_empty
             )
         except NothingToCommitError:
-            previous = self._latest(CommitKind.DATA)
-            if previous is not None:
+            pass
+        head = self._require_head("committing")
+        if is_run_commit(head, self.run_key, CommitKind.DATA):
+            logger.info("nothing new staged on %s; returning the run's commit %s", self.branch, head.id)
+            return head
+        if is_run_commit(head, self.run_key, CommitKind.GATES, CommitKind.FAILED) and head.parents:
+            previous = operations.get_commit(self.connection, self.repository, head.parents[0])
+            if is_run_commit(previous, self.run_key, CommitKind.DATA):
                 logger.info("nothing new staged on %s; returning the run's commit %s", self.branch, previous.id)
                 return previous
-            published = self._published_run_commit()
-            if published is not None:
-                logger.info("run %s is already published; returning its commit %s", self.run_key, published.id)
-                return published
-            head = operations.branch_head(self.connection, self.repository, self.branch)
-            if head == base:
-                raise
-            # Commits made directly on the run branch (e.g. by the user's own
-            # tasks) carry the run's data; mark them as this run's.
-            return operations.commit(
-                self.connection, self.repository, self.branch, text, full_metadata, allow_empty=True
-            )
+        if head.id == base:
+            logger.info("run %s wrote nothing; recording an empty commit (changes=none)", self.run_key)
+            full_metadata[KEY_CHANGES] = "none"
+        return operations.commit(self.connection, self.repository, self.branch, text, full_metadata, allow_empty=True)
 
     def gate(self, gates: Sequence[Gate], *, base_ref: str | None = None, raise_on_failure: bool = True) -> GateReport:
-        """Run every gate against the run's newest commit and record the report in lakeFS.
+        """Run every gate against the branch's newest commit and record the verdict in lakeFS.
 
-        The report goes into an empty commit on the run branch (metadata
-        ``lakefs_wap.gates``), so it shows in the lakeFS UI and travels into
-        the target's history when the run is published. Gates compare with
-        the commit the run started from, or with ``base_ref`` when given.
+        The verdict goes into an empty commit on the run branch naming the
+        judged commit (``lakefs_wap.gated_commit``); ``publish`` merges exactly
+        that commit. Gates compare with the commit the run started from, or
+        with ``base_ref`` when given. An outage while gating propagates and
+        records nothing: it is no verdict on the data.
         """
-        run_commit = self._latest(CommitKind.DATA) or self._published_run_commit() or self._plain_commits_head()
-        if run_commit is None:
-            raise RunStateError(
-                f"run branch '{self.branch}' in repository '{self.repository}' has no commit of this run to gate; "
-                "call commit() first.",
-                repository=self.repository,
-                ref=self.branch,
-            )
+        gates = validate_gates(gates)
+        head = self._require_head("gating")
         if has_uncommitted_changes(self.connection, self.repository, self.branch):
             raise RunStateError(
                 f"run branch '{self.branch}' has uncommitted changes; commit them before gating, "
@@ -323,10 +352,18 @@ class RunBranch:
                 repository=self.repository,
                 ref=self.branch,
             )
-        base = base_ref or (run_commit.metadata or {}).get(KEY_BASE) or self._merge_base_with_source()
-        context = GateContext(self.connection, self.repository, run_ref=run_commit.id, base_ref=base)
+        metadata = head.metadata or {}
+        if is_run_commit(head, self.run_key, CommitKind.GATES) and head.meta_range_id == metadata.get(
+            KEY_GATED_METARANGE
+        ):
+            gated, base, changes = metadata[KEY_GATED_COMMIT], metadata.get(KEY_BASE), metadata.get(KEY_CHANGES)
+        else:
+            gated, base = str(head.id), None
+            changes = metadata.get(KEY_CHANGES) if is_run_commit(head, self.run_key, CommitKind.DATA) else None
+        base = base_ref or base or self._base_of(head)
+        context = GateContext(self.connection, self.repository, run_ref=gated, base_ref=base)
         report = run_gates(context, gates)
-        self._record(report, run_commit.id)
+        self._record_verdict(head, report, gated, base, changes)
         if not report.passed and raise_on_failure:
             raise GateFailedError(
                 f"quality gates failed for run '{self.run_id}' on branch '{self.branch}' "
@@ -337,15 +374,20 @@ class RunBranch:
             )
         return report
 
-    def _record(self, report: GateReport, run_commit: str) -> None:
+    def _record_verdict(
+        self, head: lakefs_sdk.Commit, report: GateReport, gated: str, base: str, changes: str | None
+    ) -> None:
         metadata = {
             **self._identity(),
             KEY_KIND: CommitKind.GATES.value,
-            KEY_GATED_COMMIT: run_commit,
+            KEY_GATED_COMMIT: gated,
+            KEY_GATED_METARANGE: str(head.meta_range_id),
+            KEY_BASE: base,
             **report.as_metadata(),
         }
-        head = operations.get_commit(self.connection, self.repository, self.branch)
-        if head.metadata == metadata:
+        if changes:
+            metadata[KEY_CHANGES] = changes
+        if dict(head.metadata or {}) == metadata:
             return  # the same verdict on the same commit is already recorded
         verdict = "passed" if report.passed else "failed"
         operations.commit(
@@ -366,73 +408,260 @@ class RunBranch:
         squash_merge: bool = False,
         require_gates: bool = True,
     ) -> str:
-        """Merge the run into the target branch in one merge; return the merge commit id.
+        """Merge the gated commit into the target in one merge; return the merge commit id.
 
-        Publishing a run that is already published returns the existing merge
-        commit. With ``require_gates`` (the default) the newest data commit
-        must have a passing gate report. On a merge conflict both branches are
-        left as they are and ``MergeConflictError`` names the paths.
+        Publishing again returns the same merge. A run whose gated commit
+        changes nothing on the target is recorded ``unchanged`` and the
+        target's head is returned, with no merge. Refused, naming why and
+        what to do: gates that failed or never ran (unless ``require_gates``
+        is False), commits or uncommitted changes made after the verdict.
+        On a merge conflict both branches are left as they are and
+        ``MergeConflictError`` names the paths.
         """
-        existing = self.published_commit()
-        if existing is not None:
-            logger.info("run %s is already published as %s", self.run_key, existing)
-            return existing
-        status = self._unpublished_status()
-        if status.state in (RunState.ABSENT, RunState.OPEN):
-            raise RunStateError(
-                f"run branch '{self.branch}' in repository '{self.repository}' is {status.state.value}: "
-                "nothing of this run is committed, so there is nothing to publish.",
+        if strategy is not None and strategy not in operations.MERGE_STRATEGIES:
+            raise BadInputError(
+                f"unknown merge strategy {strategy!r}: use one of {operations.MERGE_STRATEGIES} or None.",
                 repository=self.repository,
-                ref=self.branch,
             )
-        if require_gates and not (status.state is RunState.GATED and status.gates_passed):
-            why = "its gates failed" if status.state is RunState.GATED else f"it is {status.state.value}, not gated"
-            raise RunStateError(
-                f"run '{self.run_id}' (branch '{self.branch}') cannot be published: {why}. Run gate() on the "
-                "newest commit first, or publish(require_gates=False) to merge without gates.",
-                repository=self.repository,
-                ref=self.branch,
-            )
+        extra = operations.metadata_strings(metadata)
+        head = self._head_commit()
+        if head is None:
+            return self._outcome_without_branch()
+        if is_run_commit(head, self.run_key, CommitKind.GATES):
+            head_metadata = head.metadata or {}
+            gated = head_metadata[KEY_GATED_COMMIT]
+            if head.meta_range_id != head_metadata.get(KEY_GATED_METARANGE):
+                raise self._moved_after_verdict(head)
+            if require_gates and head_metadata.get(KEY_GATES_PASSED) != "true":
+                raise RunStateError(
+                    f"run '{self.run_id}' (branch '{self.branch}') cannot be published: its gates failed "
+                    f"({'; '.join(failed_gates_in(head_metadata)) or 'see the gates commit'}). Fix the data and "
+                    "re-run, or publish(require_gates=False) to merge without passing gates.",
+                    repository=self.repository,
+                    ref=self.branch,
+                )
+            verdict = {k: head_metadata[k] for k in (KEY_GATES, KEY_GATES_PASSED) if k in head_metadata}
+            base = head_metadata.get(KEY_BASE, "")
+            if head_metadata.get(KEY_CHANGES) == "none":
+                return self._record_unchanged(gated, int(head.creation_date))
+        else:
+            published = self._nothing_new_since_outcome(head)
+            if published is not None:
+                return published
+            if require_gates:
+                raise self._not_gated(head)
+            gated, verdict, base = str(head.id), {}, self._base_of(head)
         if has_uncommitted_changes(self.connection, self.repository, self.branch):
             raise RunStateError(
-                f"run branch '{self.branch}' has uncommitted changes that would not be published; "
-                "commit (and gate) them, or reset the branch.",
+                f"run branch '{self.branch}' has uncommitted changes made after the gates' verdict; they would "
+                "not be published. Commit them and gate again, or reset the branch.",
                 repository=self.repository,
                 ref=self.branch,
             )
         merge_metadata = {
-            **operations.metadata_strings(metadata),
+            **extra,
             **self._identity(),
             KEY_KIND: CommitKind.PUBLISH.value,
-            KEY_BASE: status.base_commit or "",
-            KEY_RUN_COMMIT: status.run_commit or "",
+            KEY_BASE: base,
+            KEY_GATED_COMMIT: gated,
+            KEY_RUN_COMMIT: gated,
+            **verdict,
         }
-        gates_commit = operations.get_commit(self.connection, self.repository, self.branch)
-        for key in ("lakefs_wap.gates", KEY_GATES_PASSED):
-            if key in (gates_commit.metadata or {}):
-                merge_metadata[key] = (gates_commit.metadata or {})[key]
+        return self._merge_gated(head, gated, merge_metadata, message, strategy, squash_merge)
+
+    def _merge_gated(
+        self,
+        head: lakefs_sdk.Commit,
+        gated: str,
+        merge_metadata: dict[str, str],
+        message: str | None,
+        strategy: str | None,
+        squash_merge: bool,
+    ) -> str:
+        since = int(head.creation_date)
+
+        def landed() -> str | None:
+            for commit in iter_commits_since(self.connection, self.repository, self.target_branch, since):
+                if (
+                    is_run_commit(commit, self.run_key, CommitKind.PUBLISH)
+                    and (commit.metadata or {}).get(KEY_GATED_COMMIT) == gated
+                ):
+                    return str(commit.id)
+            return None
+
+        records = self.records()
+        earlier = self._recorded_for(gated, records)
+        if earlier is not None:
+            return earlier
+        sequence = next_sequence(records)
+        if squash_merge:
+            # A squash merge repeated is a second merge, not "no changes": look first.
+            found = landed()
+            if found is not None:
+                write_record(
+                    self.connection,
+                    self.repository,
+                    record_tag(self.run_key, sequence, Outcome.PUBLISHED, gated),
+                    found,
+                )
+                return found
         try:
-            return operations.merge(
+            merge_id = operations.merge(
                 self.connection,
                 self.repository,
-                self.branch,
+                gated,
                 self.target_branch,
                 message=message or f"lakefs-wap: publish run {self.run_id}",
                 metadata=merge_metadata,
                 strategy=strategy,
                 squash_merge=squash_merge,
+                landed=landed,
             )
-        except (BadInputError, ServerUnavailableError):
-            # A merge whose answer was lost may have happened; a repeat then
-            # reports "no changes". Either way, look before failing.
-            existing = self.published_commit()
-            if existing is not None:
-                return existing
-            raise
+        except BadInputError as error:
+            if "no changes" not in (error.server_message or ""):
+                raise
+            found = landed()
+            if found is not None:  # an earlier attempt merged, and its answer was lost
+                write_record(
+                    self.connection,
+                    self.repository,
+                    record_tag(self.run_key, sequence, Outcome.PUBLISHED, gated),
+                    found,
+                )
+                return found
+            return self._record_unchanged(gated, since, records)
+        write_record(
+            self.connection, self.repository, record_tag(self.run_key, sequence, Outcome.PUBLISHED, gated), merge_id
+        )
+        logger.info("published run %s into '%s' as %s", self.run_key, self.target_branch, merge_id)
+        return merge_id
 
-    def discard(self) -> bool:
-        """Delete the run branch; False if it was already gone."""
+    def _record_unchanged(self, gated: str, since: int, records: list[RunRecord] | None = None) -> str:
+        """Record that the gated commit changes nothing on the target; return the target's head."""
+        records = self.records() if records is None else records
+        if self._recorded_for(gated, records) is None:
+            tag = record_tag(self.run_key, next_sequence(records), Outcome.UNCHANGED, gated)
+            write_record(self.connection, self.repository, tag, gated)
+        target_head = operations.branch_head(self.connection, self.repository, self.target_branch)
+        logger.info(
+            "run %s changed nothing on '%s'; recorded as unchanged, no merge (target at %s)",
+            self.run_key,
+            self.target_branch,
+            target_head,
+        )
+        return target_head
+
+    def _recorded_for(self, gated: str, records: list[RunRecord] | None = None) -> str | None:
+        """The result of an earlier publish of this very gated commit, if one is recorded."""
+        for record in reversed(self.records() if records is None else records):
+            if record.outcome is not Outcome.REVERTED and record.is_for(gated):
+                if record.outcome is Outcome.PUBLISHED:
+                    return record.commit_id
+                return operations.branch_head(self.connection, self.repository, self.target_branch)
+        return None
+
+    def _outcome_without_branch(self) -> str:
+        """A publish repeated after the branch was cleaned up returns what was recorded."""
+        records = [r for r in self.records() if r.outcome is not Outcome.REVERTED]
+        if not records:
+            raise RunStateError(
+                f"run branch '{self.branch}' does not exist in repository '{self.repository}' and the run has no "
+                "recorded publish: nothing to publish. Open, write, commit and gate the run first.",
+                repository=self.repository,
+                ref=self.branch,
+            )
+        latest = records[-1]
+        if latest.outcome is Outcome.PUBLISHED:
+            return latest.commit_id
+        return operations.branch_head(self.connection, self.repository, self.target_branch)
+
+    def _nothing_new_since_outcome(self, head: lakefs_sdk.Commit) -> str | None:
+        """For a branch reopened after an outcome with nothing new on it: that outcome."""
+        if is_run_commit(head, self.run_key, CommitKind.DATA, CommitKind.FAILED):
+            return None
+        if head.id != self._merge_base_with(self.source_branch):
+            return None
+        records = [r for r in self.records() if r.outcome is not Outcome.REVERTED]
+        if not records:
+            return None
+        return self._outcome_without_branch()
+
+    def _not_gated(self, head: lakefs_sdk.Commit) -> RunStateError:
+        after = self._commits_after_verdict(head)
+        if after is not None:
+            return self._moved_after_verdict(head, after)
+        what = "it was marked failed" if is_run_commit(head, self.run_key, CommitKind.FAILED) else "it is not gated"
+        return RunStateError(
+            f"run '{self.run_id}' (branch '{self.branch}') cannot be published: {what}. Run gate() on the "
+            "newest commit first, or publish(require_gates=False) to merge without gates.",
+            repository=self.repository,
+            ref=self.branch,
+        )
+
+    def _commits_after_verdict(self, head: lakefs_sdk.Commit) -> list[str] | None:
+        """Commits on the branch above its newest verdict, or None when it has no verdict."""
+        fork = self._merge_base_with(self.source_branch)
+        after: list[str] = []
+        for commit in iter_log(self.connection, self.repository, head.id, page_size=50, first_parent=True):
+            if commit.id == fork:
+                return None
+            if is_run_commit(commit, self.run_key, CommitKind.GATES):
+                return after
+            after.append(f"{commit.id[:12]} ({commit.message.splitlines()[0] if commit.message else ''})")
+        return None
+
+    def _moved_after_verdict(self, head: lakefs_sdk.Commit, after: list[str] | None = None) -> RunStateError:
+        named = after if after is not None else [f"{head.id[:12]} (data committed with the verdict)"]
+        listing = ", ".join(named[:_COMMITS_NAMED]) + (
+            f" and {len(named) - _COMMITS_NAMED} more" if len(named) > _COMMITS_NAMED else ""
+        )
+        return RunStateError(
+            f"run '{self.run_id}' (branch '{self.branch}') cannot be published: the branch moved after the gates' "
+            f"verdict, and these commits were not gated: {listing}. Run gate() again so they are judged too, "
+            "or reset the branch to the gated commit.",
+            repository=self.repository,
+            ref=self.branch,
+        )
+
+    def discard(self, *, only_if_published: bool = False) -> bool:
+        """Delete the run branch; False if it was already gone.
+
+        With ``only_if_published`` (what cleanup after a publish uses) the
+        branch is deleted only if everything on it reached the target: a
+        commit or an uncommitted change the target does not hold makes it
+        raise ``RunStateError`` naming it, and the branch stays.
+        """
+        if only_if_published:
+            self._check_nothing_unpublished()
         return operations.delete_branch(self.connection, self.repository, self.branch, missing_ok=True)
+
+    def _check_nothing_unpublished(self) -> None:
+        head = self._head_commit()
+        if head is None:
+            return
+        where = f"run branch '{self.branch}' in repository '{self.repository}'"
+        if has_uncommitted_changes(self.connection, self.repository, self.branch):
+            raise RunStateError(
+                f"{where} has uncommitted changes that are not on '{self.target_branch}'; it is kept. "
+                "Commit, gate and publish them, or discard() the branch deliberately.",
+                repository=self.repository,
+                ref=self.branch,
+            )
+        metadata = head.metadata or {}
+        if is_run_commit(head, self.run_key, CommitKind.GATES) and head.meta_range_id == metadata.get(
+            KEY_GATED_METARANGE
+        ):
+            if self._recorded_for(metadata.get(KEY_GATED_COMMIT, "")) is not None:
+                return
+        elif self._merge_base_with(self.target_branch, head.id) == head.id:
+            return  # everything on the branch is on the target already
+        raise RunStateError(
+            f"{where} holds commits not on '{self.target_branch}' (head {head.id[:12]}: "
+            f"{(head.message or '').splitlines()[0] if head.message else 'no message'}); it is kept. "
+            "Gate and publish them, or discard() the branch deliberately.",
+            repository=self.repository,
+            ref=self.branch,
+        )
 
     def mark_failed(self, reason: str) -> str | None:
         """Keep the branch for debugging and record why the run failed; return the marker commit id.
@@ -441,44 +670,55 @@ class RunBranch:
         branch shows exactly what the run wrote. Returns None when there is
         no branch to mark (it never opened, or was discarded).
         """
-        head = self.head()
+        head = self._head_commit()
         if head is None:
             return None
         reason_text = (reason or "no reason given")[:_REASON_LIMIT]
-        newest = operations.get_commit(self.connection, self.repository, self.branch)
-        metadata = newest.metadata or {}
-        if (
-            _kind(newest) == CommitKind.FAILED.value
-            and _run_key(newest) == self.run_key
-            and metadata.get(KEY_REASON) == reason_text
-        ):
-            return str(newest.id)
+        metadata = head.metadata or {}
+        if is_run_commit(head, self.run_key, CommitKind.FAILED) and metadata.get(KEY_REASON) == reason_text:
+            return str(head.id)
+        marker_metadata = {
+            **self._identity(),
+            KEY_KIND: CommitKind.FAILED.value,
+            KEY_REASON: reason_text,
+            KEY_RUN_COMMIT: str(head.id),
+        }
+        if metadata.get(KEY_BASE):
+            marker_metadata[KEY_BASE] = metadata[KEY_BASE]
+        if KEY_GATES in metadata:
+            marker_metadata[KEY_GATES] = metadata[KEY_GATES]
         marker = operations.commit(
             self.connection,
             self.repository,
             self.branch,
             f"lakefs-wap: run {self.run_id} failed",
-            {
-                **self._identity(),
-                KEY_KIND: CommitKind.FAILED.value,
-                KEY_REASON: reason_text,
-                KEY_BASE: self.base_commit(),
-            },
+            marker_metadata,
             allow_empty=True,
         )
         return str(marker.id)
 
     def revert(self, message: str | None = None, metadata: Mapping[str, Any] | None = None) -> str:
-        """Undo this run's publish on the target branch; return the revert commit id."""
-        return revert_published_run(
-            self.connection,
-            self.repository,
-            self.target_branch,
-            self.run_key,
-            message=message,
-            metadata=metadata,
-            search_limit=self.search_limit,
+        """Undo every publish of this run on the target; return the revert commit id.
+
+        Exactly the paths the run changed go back to what they were before it;
+        later changes by others stay. See ``lakefs_wap.revert``.
+        """
+        from lakefs_wap.revert import revert_run
+
+        return revert_run(
+            self.connection, self.repository, self.target_branch, self.run_key, message=message, metadata=metadata
         )
+
+
+def _live_publish(records: Sequence[RunRecord]) -> RunRecord | None:
+    """The newest publish not followed by a revert."""
+    live: RunRecord | None = None
+    for record in records:
+        if record.outcome is Outcome.PUBLISHED:
+            live = record
+        elif record.outcome is Outcome.REVERTED:
+            live = None
+    return live
 
 
 def find_published_run(
@@ -489,9 +729,19 @@ def find_published_run(
     *,
     search_limit: int = DEFAULT_SEARCH_LIMIT,
 ) -> lakefs_sdk.Commit | None:
-    """The merge commit that published ``run_key`` (or the newest published run when None)."""
+    """The merge commit of ``run_key``'s newest live publish (one request), or, with no run key,
+    the newest publish commit among the newest ``search_limit`` commits of ``target_branch``."""
+    validate_repository(repository)
+    validate_branch(target_branch, role="target branch")
+    if run_key is not None:
+        live = _live_publish(read_records(connection, repository, run_key))
+        return operations.get_commit(connection, repository, live.commit_id) if live is not None else None
+    reverted: set[str] = set()
     for commit in iter_log(connection, repository, target_branch, limit=search_limit):
-        if _kind(commit) == CommitKind.PUBLISH.value and (run_key is None or _run_key(commit) == run_key):
+        metadata = commit.metadata or {}
+        if metadata.get(KEY_KIND) == CommitKind.REVERT.value:
+            reverted.update(filter(None, metadata.get(KEY_REVERTS, "").split(",")))
+        elif metadata.get(KEY_KIND) == CommitKind.PUBLISH.value and commit.id not in reverted:
             return commit
     return None
 
@@ -506,58 +756,39 @@ def revert_published_run(
     metadata: Mapping[str, Any] | None = None,
     search_limit: int = DEFAULT_SEARCH_LIMIT,
 ) -> str:
-    """Revert a published run on ``target_branch`` by its run key (the newest one when None).
+    """Revert every publish of ``run_key`` on ``target_branch`` (the newest published run when None).
 
     Reverting again returns the existing revert commit.
     """
-    validate_repository(repository)
-    validate_branch(target_branch, role="target branch")
-    merge_commit: lakefs_sdk.Commit | None = None
-    for commit in iter_log(connection, repository, target_branch, limit=search_limit):
-        commit_metadata = commit.metadata or {}
-        if _kind(commit) == CommitKind.REVERT.value and (
-            run_key is None or commit_metadata.get(KEY_RUN_KEY) == run_key
-        ):
-            if run_key is not None:
-                return str(commit.id)
-            continue  # with no run key, the newest not-yet-reverted run is meant
-        if _kind(commit) == CommitKind.PUBLISH.value and (run_key is None or _run_key(commit) == run_key):
-            if run_key is None and _already_reverted(connection, repository, target_branch, commit.id, search_limit):
-                continue
-            merge_commit = commit
-            break
-    if merge_commit is None:
-        which = f"run '{run_key}'" if run_key else "any run"
-        raise RunStateError(
-            f"no publish of {which} found in the newest {search_limit} commits of '{target_branch}' "
-            f"in repository '{repository}'; nothing to revert.",
-            repository=repository,
-            ref=target_branch,
-        )
-    key = _run_key(merge_commit) or ""
-    parent_number = 1 if len(merge_commit.parents) > 1 else 0
-    return operations.revert(
-        connection,
-        repository,
-        target_branch,
-        merge_commit.id,
-        parent_number=parent_number,
-        message=message or f"lakefs-wap: revert run {(merge_commit.metadata or {}).get(KEY_RUN_ID, key)}",
-        metadata={
-            **operations.metadata_strings(metadata),
-            KEY_KIND: CommitKind.REVERT.value,
-            KEY_RUN_KEY: key,
-            KEY_REVERTS: merge_commit.id,
-        },
-    )
+    from lakefs_wap.revert import revert_run
+
+    if run_key is None:
+        newest = find_published_run(connection, repository, target_branch, search_limit=search_limit)
+        if newest is None:
+            raise RunStateError(
+                f"no publish found in the newest {search_limit} commits of '{target_branch}' "
+                f"in repository '{repository}'; nothing to revert.",
+                repository=repository,
+                ref=target_branch,
+            )
+        run_key = (newest.metadata or {}).get(KEY_RUN_KEY, "")
+    return revert_run(connection, repository, target_branch, run_key, message=message, metadata=metadata)
 
 
-def _already_reverted(
-    connection: LakeFSConnection, repository: str, branch: str, merge_commit: str, search_limit: int
-) -> bool:
-    for commit in iter_log(connection, repository, branch, limit=search_limit):
-        if commit.id == merge_commit:
-            return False
-        if (commit.metadata or {}).get(KEY_REVERTS) == merge_commit:
-            return True
-    return False
+__all__ = [
+    "DEFAULT_SEARCH_LIMIT",
+    "KEY_BASE",
+    "KEY_GATED_COMMIT",
+    "KEY_KIND",
+    "KEY_REASON",
+    "KEY_REVERTS",
+    "KEY_RUN_COMMIT",
+    "KEY_RUN_ID",
+    "KEY_RUN_KEY",
+    "CommitKind",
+    "RunBranch",
+    "RunState",
+    "RunStatus",
+    "find_published_run",
+    "revert_published_run",
+]

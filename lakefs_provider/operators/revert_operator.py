@@ -5,18 +5,18 @@ from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
 from lakefs_provider.operators._base import WithAirflowMetadata
-from lakefs_wap import operations
-
-REVERTED_KEY = "lakefs_wap.reverts"
+from lakefs_wap.revert import revert_commit
 
 
 class LakeFSRevertOperator(WithAirflowMetadata):
     """Revert the changes of ``ref`` (a commit, tag or branch head) on ``branch``.
 
-    Returns (XCom) the new commit id. For a merge commit ``parent_number``
+    Returns (XCom) the revert commit id. For a merge commit ``parent_number``
     defaults to 1 (the branch merged into), so reverting a published merge
-    needs no extra argument. A retry after an earlier try already reverted
-    returns that revert commit.
+    needs no extra argument. The revert changes exactly the paths ``ref``
+    changed and nothing else (lakeFS's own revert is not used: in v1.84 it can
+    also remove later commits' objects); it is refused, naming the paths, if
+    later commits changed the same paths. A retry returns the recorded revert.
     """
 
     template_fields: Sequence[str] = ("repo", "branch", "ref", "msg", "metadata", "lakefs_conn_id")
@@ -43,22 +43,15 @@ class LakeFSRevertOperator(WithAirflowMetadata):
         self.metadata = metadata
 
     def execute(self, context: Any) -> str:
-        connection = self.connection
-        target = operations.get_commit(connection, self.repo, self.ref).id
-        earlier = self.earlier_try_commit(context, self.repo, self.branch, **{REVERTED_KEY: target})
-        if earlier is not None:
-            self.log.info("An earlier try of this task already reverted %s: %s", target, earlier)
-            new_head = earlier
-        else:
-            new_head = operations.revert(
-                connection,
-                self.repo,
-                self.branch,
-                target,
-                parent_number=self.parent_number,
-                message=self.msg or f"Revert {target[:12]} ({self.ref})",
-                metadata={**self.commit_metadata(context, self.metadata), REVERTED_KEY: target},
-            )
-            self.log.info("Reverted %s on '%s': %s", target, self.branch, new_head)
+        new_head = revert_commit(
+            self.connection,
+            self.repo,
+            self.branch,
+            self.ref,
+            parent_number=self.parent_number,
+            message=self.msg or None,
+            metadata=self.commit_metadata(context, self.metadata),
+        )
+        self.log.info("Reverted %s on '%s': %s", self.ref, self.branch, new_head)
         self.link_to_commit(context, self.repo, new_head)
         return new_head

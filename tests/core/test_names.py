@@ -10,6 +10,7 @@ import pytest
 
 from lakefs_wap import ConnectionSettings, InvalidNameError, RunBranch, connect, operations, run_branch_name
 from lakefs_wap.names import RUN_BRANCH_MAX_LENGTH, validate_branch, validate_repository, validate_tag
+from lakefs_wap.revert import revert_commit
 
 
 @pytest.mark.parametrize("name", ["abc", "my-repo-1", "0abc", "a" * 63])
@@ -124,7 +125,7 @@ def counting_listener() -> Iterator[tuple[str, Callable[[], int]]]:
         lambda c: operations.create_branch(c, "good-repo", "b", "bad ref"),
         lambda c: operations.commit(c, "good-repo", "bad.branch", "msg"),
         lambda c: operations.merge(c, "good-repo", "src", "dest/x"),
-        lambda c: operations.revert(c, "good-repo", "main", "ref with space"),
+        lambda c: revert_commit(c, "good-repo", "main", "ref with space"),
         lambda c: operations.create_tag(c, "good-repo", "v1..2", "main"),
         lambda c: operations.delete_branch(c, "gr", "x"),
         lambda c: RunBranch(c, "good-repo", "run-1", source_branch="ma/in"),

@@ -55,19 +55,6 @@ def test_merge_strategy_resolves_a_conflict(connection, repo) -> None:
     assert objects.read_bytes(connection, repo.id, "main", "same.txt") == b"source wins"
 
 
-def test_revert_picks_the_parent_of_a_merge_itself(connection, repo) -> None:
-    operations.create_branch(connection, repo.id, "work", "main")
-    objects.upload(connection, repo.id, "work", "w.txt", b"w")
-    operations.commit(connection, repo.id, "work", "work")
-    merge_id = operations.merge(connection, repo.id, "work", "main")
-    head = operations.revert(connection, repo.id, "main", merge_id, message="undo", metadata={"why": "test"})
-    reverted = operations.get_commit(connection, repo.id, head)
-    assert reverted.message == "undo"
-    assert reverted.metadata == {"why": "test"}
-    with pytest.raises(NotFoundError):
-        objects.stat(connection, repo.id, "main", "w.txt")
-
-
 def test_tags_are_idempotent_and_never_move(connection, repo) -> None:
     first = operations.create_tag(connection, repo.id, "v1", "main")
     assert operations.create_tag(connection, repo.id, "v1", "main") == first
