@@ -27,7 +27,7 @@ from pydantic import Field
 from dagster_lakefs.formats import FORMATS, Format, format_for_value, read, write
 from dagster_lakefs.resource import LakeFSResource
 from lakefs_wap import BadInputError, NotFoundError, RunBranch, objects
-from lakefs_wap.names import validate_path
+from lakefs_wap.names import validate_path, validate_prefix
 
 
 class LakeFSIOManager(ConfigurableIOManager):
@@ -37,12 +37,13 @@ class LakeFSIOManager(ConfigurableIOManager):
     prefix: str = Field(default="dagster", description="path prefix of asset objects in the repository")
 
     def setup_for_execution(self, context: Any) -> None:
-        clean = self.prefix.strip("/")
-        if not clean or any(part in ("", ".", "..") for part in clean.split("/")) or " " in clean:
+        try:
+            validate_prefix(self.prefix.strip("/"))
+        except BadInputError as error:
             raise BadInputError(
                 f"LakeFSIOManager prefix {self.prefix!r} is not a usable object path prefix: "
-                "give something like 'dagster' or 'warehouse/assets'."
-            )
+                f"give something like 'dagster' or 'warehouse/assets'. ({error})"
+            ) from None
 
     # ----- paths -----------------------------------------------------------------
 
@@ -68,11 +69,11 @@ class LakeFSIOManager(ConfigurableIOManager):
         if obj is None:
             return  # the asset stored its data itself, or had nothing to store
         partition = context.partition_key if context.has_partition_key else None
+        fmt = format_for_value(obj)
+        base_path = self._base_path(context, partition)  # validated before the branch is created
+        path = f"{base_path}.{fmt.extension}"
         run = self._run_branch(context)
         base_commit = run.open()
-        fmt = format_for_value(obj)
-        base_path = self._base_path(context, partition)
-        path = f"{base_path}.{fmt.extension}"
         connection = run.connection
         with tempfile.TemporaryDirectory(prefix="lakefs-io-") as scratch:
             local = Path(scratch) / f"value.{fmt.extension}"
@@ -80,8 +81,15 @@ class LakeFSIOManager(ConfigurableIOManager):
             stats = objects.upload(connection, run.repository, run.branch, path, local, content_type=fmt.content_type)
         self._drop_other_formats(run, base_path, keep=path)
         metadata: dict[str, Any] = {
-            "dagster/uri": MetadataValue.path(f"lakefs://{run.repository}/{run.branch}/{path}"),
-            "lakefs/url": MetadataValue.url(object_url(connection.settings.endpoint, run.repository, run.branch, path)),
+            # Where the value lives once the run is published: the run branch is
+            # deleted after publishing, so links to it would all go dead.
+            "dagster/uri": MetadataValue.path(f"lakefs://{run.repository}/{run.target_branch}/{path}"),
+            "lakefs/url": MetadataValue.url(
+                object_url(connection.settings.endpoint, run.repository, run.target_branch, path)
+            ),
+            "lakefs/run_branch_url": MetadataValue.url(
+                object_url(connection.settings.endpoint, run.repository, run.branch, path)
+            ),
             "lakefs/branch": run.branch,
             "lakefs/source_commit": base_commit,
             "lakefs/format": fmt.name,

@@ -7,8 +7,14 @@
 It runs only after its upstream assets and their blocking asset checks
 succeeded (a failed blocking check stops it, so the target branch is not
 touched). It commits the run branch with the Dagster run's metadata, runs the
-lakefs-wap gates, merges into the target branch once, and deletes the branch.
-If committing, gating or merging fails, the branch is kept and marked failed.
+lakefs-wap gates, merges exactly the gated commit into the target branch once,
+and deletes the branch if everything on it was published. A run that changed
+nothing ends ``unchanged``: green, no merge. If a gate fails, or the run cannot
+be published as it stands, the branch is kept and marked failed, and the step
+fails without retries. An outage (lakeFS unreachable, 5xx after retries,
+rejected credentials) is not a verdict: the branch is left as it is and the
+step fails with a retryable error, so Dagster's retries or a re-execution
+carry on where it stopped.
 """
 
 from collections.abc import Mapping, Sequence
@@ -27,8 +33,9 @@ from dagster import (
 )
 
 from dagster_lakefs.resource import LakeFSResource
-from lakefs_wap import LakeFSWapError, RunState
-from lakefs_wap.gates import Gate
+from lakefs_wap import BadInputError, LakeFSWapError, RunState, operations
+from lakefs_wap.errors import is_infrastructure_error
+from lakefs_wap.gates import Gate, validate_gates
 
 PREFIX = "::lakefs::Dagster::"
 UI_URL_KEY = PREFIX + "url[url:ui]"
@@ -59,7 +66,17 @@ def lakefs_publish(
     delete_branch: bool = True,
     group_name: str | None = None,
 ) -> AssetsDefinition:
-    """An asset that publishes this run's branch once ``assets`` (and their blocking checks) succeeded."""
+    """An asset that publishes this run's branch once ``assets`` (and their blocking checks) succeeded.
+
+    Gates, the merge strategy and the metadata are checked here, when the
+    definitions load, before any run writes anything.
+    """
+    gates = validate_gates(gates)
+    if strategy is not None and strategy not in operations.MERGE_STRATEGIES:
+        raise BadInputError(
+            f"lakefs_publish: unknown merge strategy {strategy!r}: use one of {operations.MERGE_STRATEGIES} or None."
+        )
+    operations.metadata_strings(metadata, what="lakefs_publish metadata")
     keys: list[AssetKey] = []
     for item in assets:
         if isinstance(item, AssetsDefinition):
@@ -85,18 +102,28 @@ def lakefs_publish(
             commit = run.commit(text, run_metadata)
             report = run.gate(gates)
             merge = run.publish(text, run_metadata, strategy=strategy, squash_merge=squash_merge)
+            outcome = run.status().state
+            if delete_branch:
+                run.discard(only_if_published=True)
         except LakeFSWapError as error:
+            if is_infrastructure_error(error):
+                raise Failure(
+                    description=f"lakeFS was unavailable while publishing run branch '{run.branch}'; "
+                    f"nothing was decided, retry or re-execute the run: {error}",
+                    allow_retries=True,
+                ) from error
             run.mark_failed(str(error))
             raise Failure(
                 description=f"lakeFS publish of run branch '{run.branch}' failed; the branch is kept: {error}",
                 allow_retries=False,
             ) from error
         context.log.info(report.summary())
-        if delete_branch:
-            run.discard()
+        if outcome is RunState.UNCHANGED:
+            context.log.info(f"run branch '{run.branch}' changed nothing on '{run.target_branch}': no merge")
         endpoint = run.connection.settings.endpoint
         return MaterializeResult(
             metadata={
+                "lakefs/outcome": outcome.value,
                 "lakefs/merge_commit": merge,
                 "lakefs/run_commit": commit.id,
                 "lakefs/branch": run.branch,
@@ -126,7 +153,7 @@ def lakefs_failed_run_sensor(*, name: str = "lakefs_failed_runs", delete_branche
 
 def handle_failed_branch(context: RunFailureSensorContext, lakefs: LakeFSResource, *, delete_branches: bool) -> str:
     run = lakefs.run_branch(context.dagster_run)
-    if run.status().state in (RunState.PUBLISHED, RunState.ABSENT):
+    if run.status().state in (RunState.PUBLISHED, RunState.UNCHANGED, RunState.REVERTED, RunState.ABSENT):
         return "left alone"
     if delete_branches:
         run.discard()

@@ -10,12 +10,17 @@ wires, inside a task group::
 - **open** creates the DAG run's branch from ``source_branch`` (the same
   branch for every try and every re-run of this DAG run);
 - **commit** commits what your tasks wrote, with the Airflow run's metadata;
-- **gate** runs the lakefs-wap gates; a failed gate fails the task, no retries;
-- **publish** merges into ``target_branch`` once (repeating returns the same merge);
+- **gate** runs the lakefs-wap gates; a failed gate fails the task, no retries
+  (an outage while gating is an ordinary error: the task's retries apply);
+- **publish** merges exactly the gated commit into ``target_branch`` once
+  (repeating returns the same merge); a run that changed nothing ends
+  ``unchanged``, green, without a merge;
 - **cleanup** always runs, as Airflow teardown: after a publish it deletes the
-  branch (``delete_on_success``), otherwise it keeps the branch and marks it
-  failed with the reason. Clearing the failed tasks re-runs them on the same
-  branch, and the run publishes once.
+  branch (``delete_on_success``) if everything on it reached the target,
+  otherwise it keeps the branch and marks it failed with the reason. Clearing
+  the failed tasks re-runs them on the same branch, and the run publishes once.
+  Clearing a published run re-runs it: new data is published by a further
+  merge recorded against the same run; identical data ends ``unchanged``.
 
 Your tasks are wired by where they stand: a task with nothing upstream in the
 group runs after open, a task with nothing downstream runs before commit, and a
@@ -41,8 +46,9 @@ from lakefs_provider.operators.run_branch_operators import (
     LakeFSCommitRunBranchOperator,
     LakeFSOpenRunBranchOperator,
     LakeFSPublishRunBranchOperator,
+    check_run_branch_arguments,
 )
-from lakefs_wap.gates import Gate
+from lakefs_wap.gates import Gate, validate_gates
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,15 @@ def lakefs_run_branch(
     ``gates`` are lakefs-wap gates (built-ins or callables); with none, only
     your own check tasks placed after ``run.commit`` gate the publish.
     """
+    check_run_branch_arguments(
+        repo=repo,
+        source_branch=source_branch,
+        target_branch=target_branch,
+        prefix=prefix,
+        strategy=strategy,
+        metadata=commit_metadata,
+    )
+    gates = validate_gates(gates)
     common: dict[str, Any] = {
         "repo": repo,
         "source_branch": source_branch,
@@ -124,6 +139,9 @@ def lakefs_run_branch(
         commit >> gate >> publish >> cleanup
         yield run
         _wire_members(run)
+        # Not on_failure_fail_dagrun: that would make this teardown the run's only leaf, and
+        # its success would turn a run whose gate failed green. A cleanup that finds data
+        # left unpublished fails as a task, naming it.
         cleanup.as_teardown(setups=open_task)
 
 

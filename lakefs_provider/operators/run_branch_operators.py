@@ -14,10 +14,46 @@ from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
 from lakefs_provider.operators._base import WithAirflowMetadata
-from lakefs_wap import RunBranch, RunState
+from lakefs_provider.version_compat import AirflowFailException
+from lakefs_wap import BadInputError, RunBranch, RunState, RunStateError, operations
+from lakefs_wap.names import validate_branch, validate_repository
 
 BRANCH_KEY = "branch"
 BASE_COMMIT_KEY = "base_commit"
+OUTCOME_KEY = "outcome"
+
+
+def is_templated(value: object) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+def check_run_branch_arguments(
+    *,
+    repo: str,
+    source_branch: str,
+    target_branch: str | None,
+    prefix: str,
+    strategy: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse bad arguments when the DAG is parsed, long before any data is written.
+
+    Templated values ("{{ ... }}") are checked by lakeFS-side validation when rendered.
+    """
+    if not is_templated(repo):
+        validate_repository(repo)
+    if not is_templated(source_branch):
+        validate_branch(source_branch, role="source branch")
+    if target_branch and not is_templated(target_branch):
+        validate_branch(target_branch, role="target branch")
+    if not is_templated(prefix):
+        validate_branch(prefix, role="run-branch prefix")
+    if strategy is not None and not is_templated(strategy) and strategy not in operations.MERGE_STRATEGIES:
+        raise BadInputError(
+            f"unknown merge strategy {strategy!r}: use one of {operations.MERGE_STRATEGIES} or None for the default."
+        )
+    if isinstance(metadata, Mapping):  # a template string is checked once rendered
+        operations.metadata_strings(metadata)
 
 
 def airflow_run_id(context: Any) -> str:
@@ -38,6 +74,7 @@ class _RunBranchStep(WithAirflowMetadata):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_run_branch_arguments(repo=repo, source_branch=source_branch, target_branch=target_branch, prefix=prefix)
         self.repo = repo
         self.source_branch = source_branch
         self.target_branch = target_branch
@@ -93,6 +130,8 @@ class LakeFSCommitRunBranchOperator(_RunBranchStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if isinstance(metadata, Mapping):  # a template string is checked once rendered
+            operations.metadata_strings(metadata)
         self.msg = msg
         self.metadata = metadata
         self.allow_empty = allow_empty
@@ -109,10 +148,14 @@ class LakeFSCommitRunBranchOperator(_RunBranchStep):
 
 
 class LakeFSPublishRunBranchOperator(_RunBranchStep):
-    """Merge the gated run into the target branch in one merge; returns (XCom) the merge commit id.
+    """Merge exactly the gated commit into the target branch in one merge; returns (XCom) the merge commit id.
 
-    Refuses a run whose gates did not pass (``require_gates``); a run already
-    published returns its existing merge commit.
+    Refuses a run whose gates did not pass (``require_gates``), and a branch
+    that moved after the verdict (commits or uncommitted writes the gates never
+    judged). A run already published returns its existing merge commit; a run
+    whose gated data changes nothing on the target ends ``unchanged`` (no
+    merge; the target's head is returned). The outcome (``published`` or
+    ``unchanged``) is pushed under the XCom key ``outcome``.
     """
 
     template_fields: Sequence[str] = (*_RunBranchStep.template_fields, "msg", "metadata", "strategy")
@@ -130,6 +173,14 @@ class LakeFSPublishRunBranchOperator(_RunBranchStep):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_run_branch_arguments(
+            repo=self.repo,
+            source_branch=self.source_branch,
+            target_branch=self.target_branch,
+            prefix=self.prefix,
+            strategy=strategy,
+            metadata=metadata,
+        )
         self.msg = msg
         self.metadata = metadata
         self.strategy = strategy
@@ -138,14 +189,28 @@ class LakeFSPublishRunBranchOperator(_RunBranchStep):
 
     def execute(self, context: Any) -> str:
         run = self.run_branch(context)
-        merge_id = run.publish(
-            self.msg or None,
-            self.commit_metadata(context, self.metadata),
-            strategy=self.strategy or None,
-            squash_merge=self.squash_merge,
-            require_gates=self.require_gates,
-        )
-        self.log.info("Published run branch '%s' into '%s': %s", run.branch, run.target_branch, merge_id)
+        try:
+            merge_id = run.publish(
+                self.msg or None,
+                self.commit_metadata(context, self.metadata),
+                strategy=self.strategy or None,
+                squash_merge=self.squash_merge,
+                require_gates=self.require_gates,
+            )
+        except RunStateError as error:
+            # Not publishable as it stands (ungated commits, failed gates): retrying changes nothing.
+            raise AirflowFailException(str(error)) from error
+        outcome = run.status().state
+        if outcome is RunState.UNCHANGED:
+            self.log.info(
+                "Run branch '%s' changed nothing on '%s': nothing to publish, recorded as unchanged (target at %s)",
+                run.branch,
+                run.target_branch,
+                merge_id,
+            )
+        else:
+            self.log.info("Published run branch '%s' into '%s': %s", run.branch, run.target_branch, merge_id)
+        context["ti"].xcom_push(key=OUTCOME_KEY, value=outcome.value)
         self.link_to_commit(context, self.repo, merge_id)
         return merge_id
 
@@ -153,7 +218,10 @@ class LakeFSPublishRunBranchOperator(_RunBranchStep):
 class LakeFSCleanupRunBranchOperator(_RunBranchStep):
     """Tidy up after the run, whatever happened (use it as a teardown task).
 
-    Published: delete the branch (``delete_on_success``). Not published: keep
+    Published or unchanged: delete the branch (``delete_on_success``), but
+    only if everything on it reached the target; a branch holding commits or
+    writes the target does not have is kept and the task fails, naming them,
+    so no run ends green with data left unpublished. Not published: keep
     the branch and mark it failed with why (the failing gates' messages, or
     the tasks that failed), so it can be inspected and the run re-run.
     Returns (XCom) what it did.
@@ -167,9 +235,15 @@ class LakeFSCleanupRunBranchOperator(_RunBranchStep):
     def execute(self, context: Any) -> str:
         run = self.run_branch(context)
         status = run.status()
-        if status.state is RunState.PUBLISHED:
-            if self.delete_on_success and run.discard():
-                self.log.info("Run published as %s; deleted '%s'", status.merge_commit, run.branch)
+        if status.state in (RunState.PUBLISHED, RunState.UNCHANGED):
+            if not self.delete_on_success:
+                return "kept"
+            try:
+                deleted = run.discard(only_if_published=True)
+            except RunStateError as error:
+                raise AirflowFailException(str(error)) from error
+            if deleted:
+                self.log.info("Run %s (%s); deleted '%s'", status.state.value, status.merge_commit, run.branch)
                 return "deleted"
             return "kept"
         if status.state is RunState.ABSENT:

@@ -63,14 +63,36 @@ def test_checks_pass_main_gets_every_asset_in_one_merge_with_dagster_metadata(
     assert published["lakefs/merge_commit"].value == merge.id
 
 
+def test_every_materialization_link_resolves_after_the_run_is_published(
+    lakefs_env, repo, dagster_instance: DagsterInstance
+) -> None:
+    result = materialize(wap_assets(), resources=resources(), instance=dagster_instance)
+    assert result.success
+    assert [b.id for b in repo.branches()] == ["main"]  # the run branch is gone
+    uris = [
+        materialization.metadata["dagster/uri"].value
+        for node in ("orders", "order_count")
+        for materialization in result.asset_materializations_for_node(node)
+    ]
+    assert len(uris) == 2
+    for uri in uris:
+        repository, ref, path = str(uri).removeprefix("lakefs://").split("/", 2)
+        assert repository == repo.id
+        assert repo.ref(ref).object(path).exists(), uri
+
+
 def test_output_metadata_is_present_and_correct(lakefs_env, lakefs_server, repo, dagster_instance) -> None:
     result = materialize([wap_defs.orders], resources=resources(), instance=dagster_instance)
 
     metadata = result.asset_materializations_for_node("orders")[0].metadata
     branch = metadata["lakefs/branch"].value
     assert branch == resolved_lakefs().run_branch(dagster_instance.get_run_by_id(result.run_id)).branch
-    assert metadata["dagster/uri"].value == f"lakefs://{repo.id}/{branch}/dagster/orders.parquet"
+    # Links name where the value lives once published: the run branch is deleted then.
+    assert metadata["dagster/uri"].value == f"lakefs://{repo.id}/main/dagster/orders.parquet"
     assert metadata["lakefs/url"].value == (
+        f"{lakefs_server.endpoint}/repositories/{repo.id}/object?ref=main&path=dagster%2Forders.parquet"
+    )
+    assert metadata["lakefs/run_branch_url"].value == (
         f"{lakefs_server.endpoint}/repositories/{repo.id}/object?ref={branch}&path=dagster%2Forders.parquet"
     )
     assert metadata["lakefs/source_commit"].value == repo.branch("main").get_commit().id
