@@ -430,6 +430,8 @@ class TableRowCount(BuiltinGate):
                 with context.open(diff.path) as reader:
                     rows = count_rows(reader, diff.path)
             except Exception as error:  # an unreadable file is this gate's finding, not a crash
+                if is_infrastructure_error(error):
+                    raise  # but an outage is no finding about the file: run_gates lets it propagate
                 problems.append(f"{diff.path!r} is not readable ({type(error).__name__}: {error})")
                 continue
             rows_by_path[diff.path] = rows

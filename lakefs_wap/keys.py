@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+RESERVED_PREFIX = "lakefs_wap."
 KEY_KIND = "lakefs_wap.kind"
 KEY_RUN_ID = "lakefs_wap.run_id"
 KEY_RUN_KEY = "lakefs_wap.run_key"

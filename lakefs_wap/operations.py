@@ -399,19 +399,24 @@ def create_tag(connection: LakeFSConnection, repository: str, tag: str, ref: str
     validate_repository(repository)
     validate_tag(tag)
     validate_ref(ref)
-    target = get_commit(connection, repository, ref).id
+    target = str(get_commit(connection, repository, ref).id)
+    tag_commit(connection, repository, tag, target)
+    return str(target)
+
+
+def tag_commit(connection: LakeFSConnection, repository: str, tag: str, commit_id: str) -> None:
+    """Create ``tag`` at ``commit_id``; a tag that already points there is the same tag (a retry)."""
     try:
-        with translated(action=f"create tag '{tag}' at '{ref}'", repository=repository, ref=ref):
-            connection.sdk.tags_api.create_tag(repository, lakefs_sdk.TagCreation(id=tag, ref=target))
+        with translated(action=f"create tag '{tag}' at {commit_id[:12]}", repository=repository, ref=tag):
+            connection.sdk.tags_api.create_tag(repository, lakefs_sdk.TagCreation(id=tag, ref=commit_id))
     except ConflictError:
         with translated(action=f"read tag '{tag}'", repository=repository, ref=tag):
             existing = str(connection.sdk.tags_api.get_tag(repository, tag).commit_id)
-        if existing != target:
+        if existing != commit_id:
             raise ConflictError(
-                f"tag '{tag}' in repository '{repository}' already points at {existing}, not at {target} "
-                f"('{ref}'). Tags do not move; pick another name or delete the tag first.",
+                f"tag '{tag}' in repository '{repository}' already points at {existing}, not at {commit_id}. "
+                "Tags do not move; pick another name or delete the tag first.",
                 repository=repository,
                 ref=tag,
                 status=409,
             ) from None
-    return str(target)

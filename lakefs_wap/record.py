@@ -25,24 +25,10 @@ from enum import Enum
 
 import lakefs_sdk
 
+from lakefs_wap import operations
 from lakefs_wap.connection import LakeFSConnection
-from lakefs_wap.errors import ConflictError, translated
-from lakefs_wap.keys import (
-    KEY_BASE,
-    KEY_CHANGES,
-    KEY_GATED_COMMIT,
-    KEY_GATED_METARANGE,
-    KEY_GATES,
-    KEY_GATES_PASSED,
-    KEY_KIND,
-    KEY_REASON,
-    KEY_REVERTS,
-    KEY_RUN_COMMIT,
-    KEY_RUN_ID,
-    KEY_RUN_KEY,
-    KEY_SOURCE_BRANCH,
-    CommitKind,
-)
+from lakefs_wap.errors import translated
+from lakefs_wap.keys import KEY_KIND, KEY_RUN_COMMIT, KEY_RUN_KEY, CommitKind
 from lakefs_wap.refs import PAGE_SIZE, iter_log
 
 TAG_PREFIX = "wap."
@@ -118,20 +104,7 @@ def read_records(connection: LakeFSConnection, repository: str, run_key: str) ->
 
 def write_record(connection: LakeFSConnection, repository: str, tag: str, commit_id: str) -> None:
     """Create the record's tag; creating it again (a retry) is a no-op."""
-    try:
-        with translated(action=f"record '{tag}'", repository=repository, ref=tag):
-            connection.sdk.tags_api.create_tag(repository, lakefs_sdk.TagCreation(id=tag, ref=commit_id))
-    except ConflictError:
-        with translated(action=f"read the record '{tag}'", repository=repository, ref=tag):
-            existing = str(connection.sdk.tags_api.get_tag(repository, tag).commit_id)
-        if existing != commit_id:
-            raise ConflictError(
-                f"run record '{tag}' in repository '{repository}' points at {existing}, not at {commit_id}; "
-                "another process recorded a different outcome for the same verdict. Inspect both commits.",
-                repository=repository,
-                ref=tag,
-                status=409,
-            ) from None
+    operations.tag_commit(connection, repository, tag, commit_id)
 
 
 def iter_commits_since(
@@ -177,20 +150,6 @@ def index_legacy_publishes(
 
 
 __all__ = [
-    "KEY_BASE",
-    "KEY_CHANGES",
-    "KEY_GATED_COMMIT",
-    "KEY_GATED_METARANGE",
-    "KEY_GATES",
-    "KEY_GATES_PASSED",
-    "KEY_KIND",
-    "KEY_REASON",
-    "KEY_REVERTS",
-    "KEY_RUN_COMMIT",
-    "KEY_RUN_ID",
-    "KEY_RUN_KEY",
-    "KEY_SOURCE_BRANCH",
-    "CommitKind",
     "Outcome",
     "RunRecord",
     "index_legacy_publishes",

@@ -11,8 +11,9 @@ run's publishes changed, checked, and merged into the target in one merge:
 3. if a later commit changed one of those paths, the revert is refused and
    names the paths: undoing the run would undo someone else's change too;
 4. on the scratch branch ``wap-revert-<run key>`` each path is restored from
-   the target as it was before the run's first publish (a server-side copy)
-   or deleted if it did not exist then; the result is committed;
+   the target as it was before the first publish of the run that changed it
+   (a server-side copy) or deleted if it did not exist then; the result is
+   committed;
 5. the scratch commit's diff against the target head must touch only the
    run's paths; then it is squash-merged (one revert commit on the target),
    recorded with a ``rev`` tag, and the scratch branch is deleted.
@@ -56,15 +57,16 @@ _PATHS_NAMED = 20
 
 @dataclass
 class RunChanges:
-    """What a run's publishes changed on the target."""
+    """What a run's publishes changed on the target, path by path."""
 
-    before: str  # the target's commit just before the first publish
-    existed_before: dict[str, bool] = field(default_factory=dict)  # path -> it existed at ``before``
+    # path -> the commit to restore it from (the target just before the first of the
+    # undone commits that changed it), or None when it did not exist there
+    restore_from: dict[str, str | None] = field(default_factory=dict)
     by_publish: list[set[str]] = field(default_factory=list)
 
     @property
     def paths(self) -> set[str]:
-        return set(self.existed_before)
+        return set(self.restore_from)
 
 
 def scratch_branch(run_key: str) -> str:
@@ -171,6 +173,12 @@ def _revert(
     if revert_commit is None:
         changes = _changes_of(connection, repository, undone)
         head = operations.branch_head(connection, repository, target_branch)
+        if not changes.paths:
+            # lakeFS made an empty merge (the target had the run's data already): nothing to undo.
+            write_record(
+                connection, repository, record_tag(run_key, next_sequence(records), Outcome.REVERTED, head), head
+            )
+            return head
         _refuse_if_changed_later(connection, repository, target_branch, head, undone, changes)
         revert_commit = _build_on_scratch(connection, repository, scratch, head, changes, text, revert_metadata)
         _check_touches_only(connection, repository, head, revert_commit, changes, scratch)
@@ -236,13 +244,13 @@ def _resumable_revert_commit(
 def _changes_of(
     connection: LakeFSConnection, repository: str, undone: list[tuple[lakefs_sdk.Commit, str]]
 ) -> RunChanges:
-    changes = RunChanges(before=undone[0][1])
+    changes = RunChanges()
     for commit, parent in undone:
         changed: set[str] = set()
         for diff in iter_diff(connection, repository, parent, str(commit.id)):
             changed.add(diff.path)
-            # The earliest commit that touched a path says whether it existed before the run.
-            changes.existed_before.setdefault(diff.path, diff.type != "added")
+            # The earliest undone commit that touched a path says what it was before the run.
+            changes.restore_from.setdefault(diff.path, None if diff.type == "added" else parent)
         changes.by_publish.append(changed)
     return changes
 
@@ -255,19 +263,24 @@ def _refuse_if_changed_later(
     undone: list[tuple[lakefs_sdk.Commit, str]],
     changes: RunChanges,
 ) -> None:
-    """Refuse when a commit not of this run changed one of the run's paths after the run did."""
+    """Refuse when a commit not being undone changed one of the run's paths after the run did.
+
+    After each undone commit, a path it changed may change again only by the
+    next undone commit that changes it: the window to check runs from the
+    commit to that next one's parent (or to the target's head).
+    """
+    windows: dict[tuple[int, str], set[str]] = {}
+    for index, changed in enumerate(changes.by_publish):
+        for path in changed:
+            later = next((j for j in range(index + 1, len(undone)) if path in changes.by_publish[j]), None)
+            end = undone[later][1] if later is not None else head
+            windows.setdefault((index, end), set()).add(path)
     touched: set[str] = set()
-    for index, (commit, _) in enumerate(undone):
-        own_later = set().union(*changes.by_publish[index + 1 :])
-        window_end = undone[index + 1][1] if index + 1 < len(undone) else head
-        mine = changes.by_publish[index]
-        for diff in iter_diff(connection, repository, str(commit.id), window_end):
-            if diff.path in mine and (window_end != head or diff.path not in own_later):
-                touched.add(diff.path)
-        if window_end != head:
-            for diff in iter_diff(connection, repository, window_end, head):
-                if diff.path in mine and diff.path not in own_later:
-                    touched.add(diff.path)
+    for (index, end), paths in windows.items():
+        start = str(undone[index][0].id)
+        if start == end:
+            continue
+        touched.update(diff.path for diff in iter_diff(connection, repository, start, end) if diff.path in paths)
     if touched:
         listing = ", ".join(repr(p) for p in sorted(touched)[:_PATHS_NAMED])
         more = f" and {len(touched) - _PATHS_NAMED} more" if len(touched) > _PATHS_NAMED else ""
@@ -295,15 +308,15 @@ def _build_on_scratch(
         operations.delete_branch(connection, repository, scratch)
         operations.create_branch(connection, repository, scratch, head, exist_ok=False)
     objects_api = connection.sdk.objects_api
-    gone = sorted(path for path, existed in changes.existed_before.items() if not existed)
-    for path, existed in sorted(changes.existed_before.items()):
-        if existed:
-            with translated(action=f"restore '{path}' from {changes.before[:12]}", repository=repository, ref=scratch):
+    gone = sorted(path for path, source in changes.restore_from.items() if source is None)
+    for path, source in sorted(changes.restore_from.items()):
+        if source is not None:
+            with translated(action=f"restore '{path}' from {source[:12]}", repository=repository, ref=scratch):
                 objects_api.copy_object(
                     repository,
                     scratch,
                     path,
-                    lakefs_sdk.ObjectCopyCreation(src_path=path, src_ref=changes.before),  # type: ignore[call-arg]
+                    lakefs_sdk.ObjectCopyCreation(src_path=path, src_ref=source),  # type: ignore[call-arg]
                 )
     for start in range(0, len(gone), _DELETE_BATCH):
         batch = gone[start : start + _DELETE_BATCH]

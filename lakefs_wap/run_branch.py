@@ -58,6 +58,7 @@ from lakefs_wap.keys import (
     KEY_RUN_ID,
     KEY_RUN_KEY,
     KEY_SOURCE_BRANCH,
+    RESERVED_PREFIX,
     CommitKind,
 )
 from lakefs_wap.names import run_branch_name, validate_branch, validate_repository
@@ -160,6 +161,18 @@ class RunBranch:
     def run_key(self) -> str:
         return self.branch
 
+    def _user_metadata(self, metadata: Mapping[str, Any] | None) -> dict[str, str]:
+        strings = operations.metadata_strings(metadata)
+        reserved = sorted(key for key in strings if key.startswith(RESERVED_PREFIX))
+        if reserved:
+            raise BadInputError(
+                f"metadata keys starting with '{RESERVED_PREFIX}' are lakefs-wap's own record of the run and cannot "
+                f"be set by hand: {reserved}. Rename them.",
+                repository=self.repository,
+                ref=self.branch,
+            )
+        return strings
+
     def _identity(self) -> dict[str, str]:
         return {KEY_RUN_ID: self.run_id, KEY_RUN_KEY: self.run_key, KEY_SOURCE_BRANCH: self.source_branch}
 
@@ -175,6 +188,15 @@ class RunBranch:
         except NotFoundError:
             operations.ensure_repository(self.connection, self.repository)
             return None
+
+    def _refuse_uncommitted(self, why: str) -> None:
+        """Raise ``RunStateError`` saying ``why`` if the run branch has uncommitted changes."""
+        if has_uncommitted_changes(self.connection, self.repository, self.branch):
+            raise RunStateError(
+                f"run branch '{self.branch}' in repository '{self.repository}' has uncommitted changes; {why}",
+                repository=self.repository,
+                ref=self.branch,
+            )
 
     def _require_head(self, step: str) -> lakefs_sdk.Commit:
         head = self._head_commit()
@@ -242,6 +264,14 @@ class RunBranch:
             done = [r for r in records if r.outcome is not Outcome.REVERTED and r.is_for(gated)]
             if done:
                 return RunStatus(_OUTCOME_STATES[records[-1].outcome], base_commit=base, run_commit=gated, **common)
+            landed = (
+                self._find_landed_publish(gated, int(head.creation_date))
+                if metadata.get(KEY_GATES_PASSED) == "true"
+                else None
+            )
+            if landed is not None:  # merged, its record lost: published all the same
+                common["merge_commit"] = landed
+                return RunStatus(RunState.PUBLISHED, base_commit=base, run_commit=gated, **common)
             return RunStatus(
                 RunState.GATED,
                 base_commit=base,
@@ -308,7 +338,7 @@ class RunBranch:
         """
         base = self._merge_base_with(self.source_branch)
         full_metadata = {
-            **operations.metadata_strings(metadata),
+            **self._user_metadata(metadata),
             **self._identity(),
             KEY_KIND: CommitKind.DATA.value,
             KEY_BASE: base,
@@ -345,13 +375,7 @@ class RunBranch:
         """
         gates = validate_gates(gates)
         head = self._require_head("gating")
-        if has_uncommitted_changes(self.connection, self.repository, self.branch):
-            raise RunStateError(
-                f"run branch '{self.branch}' has uncommitted changes; commit them before gating, "
-                "so that what is gated is exactly what would be published.",
-                repository=self.repository,
-                ref=self.branch,
-            )
+        self._refuse_uncommitted("commit them before gating, so that what is gated is exactly what would be published.")
         metadata = head.metadata or {}
         if is_run_commit(head, self.run_key, CommitKind.GATES) and head.meta_range_id == metadata.get(
             KEY_GATED_METARANGE
@@ -360,6 +384,10 @@ class RunBranch:
         else:
             gated, base = str(head.id), None
             changes = metadata.get(KEY_CHANGES) if is_run_commit(head, self.run_key, CommitKind.DATA) else None
+        if not base_ref and base is None and self.target_branch != self.source_branch:
+            # The merge brings the target everything the gated commit has and the target lacks,
+            # including what the source had that the target never got: judge all of it.
+            base = self._merge_base_with(self.target_branch, gated)
         base = base_ref or base or self._base_of(head)
         context = GateContext(self.connection, self.repository, run_ref=gated, base_ref=base)
         report = run_gates(context, gates)
@@ -423,7 +451,7 @@ class RunBranch:
                 f"unknown merge strategy {strategy!r}: use one of {operations.MERGE_STRATEGIES} or None.",
                 repository=self.repository,
             )
-        extra = operations.metadata_strings(metadata)
+        extra = self._user_metadata(metadata)
         head = self._head_commit()
         if head is None:
             return self._outcome_without_branch()
@@ -451,13 +479,10 @@ class RunBranch:
             if require_gates:
                 raise self._not_gated(head)
             gated, verdict, base = str(head.id), {}, self._base_of(head)
-        if has_uncommitted_changes(self.connection, self.repository, self.branch):
-            raise RunStateError(
-                f"run branch '{self.branch}' has uncommitted changes made after the gates' verdict; they would "
-                "not be published. Commit them and gate again, or reset the branch.",
-                repository=self.repository,
-                ref=self.branch,
-            )
+        self._refuse_uncommitted(
+            "they came after the gates' verdict and would not be published. Commit them and gate again, "
+            "or reset the branch."
+        )
         merge_metadata = {
             **extra,
             **self._identity(),
@@ -481,13 +506,7 @@ class RunBranch:
         since = int(head.creation_date)
 
         def landed() -> str | None:
-            for commit in iter_commits_since(self.connection, self.repository, self.target_branch, since):
-                if (
-                    is_run_commit(commit, self.run_key, CommitKind.PUBLISH)
-                    and (commit.metadata or {}).get(KEY_GATED_COMMIT) == gated
-                ):
-                    return str(commit.id)
-            return None
+            return self._find_landed_publish(gated, since)
 
         records = self.records()
         earlier = self._recorded_for(gated, records)
@@ -536,6 +555,32 @@ class RunBranch:
         logger.info("published run %s into '%s' as %s", self.run_key, self.target_branch, merge_id)
         return merge_id
 
+    def _find_landed_publish(self, gated: str, since: int) -> str | None:
+        """The merge of ``gated`` into the target made since ``since`` (server time), if any:
+        a publish whose answer or record was lost. Walks only the target's commits since then."""
+        for commit in iter_commits_since(self.connection, self.repository, self.target_branch, since):
+            if (
+                is_run_commit(commit, self.run_key, CommitKind.PUBLISH)
+                and (commit.metadata or {}).get(KEY_GATED_COMMIT) == gated
+            ):
+                return str(commit.id)
+        return None
+
+    def _recover_unrecorded_publish(self, head: lakefs_sdk.Commit, records: list[RunRecord]) -> str | None:
+        """For a passed verdict with no record: the merge an interrupted publish made, recorded now."""
+        metadata = head.metadata or {}
+        if not is_run_commit(head, self.run_key, CommitKind.GATES) or metadata.get(KEY_GATES_PASSED) != "true":
+            return None
+        gated = metadata.get(KEY_GATED_COMMIT, "")
+        if self._record_for(gated, records) is not None:
+            return None
+        found = self._find_landed_publish(gated, int(head.creation_date))
+        if found is not None:
+            tag = record_tag(self.run_key, next_sequence(records), Outcome.PUBLISHED, gated)
+            write_record(self.connection, self.repository, tag, found)
+            logger.warning("run %s was merged as %s but not recorded; recorded it now", self.run_key, found)
+        return found
+
     def _record_unchanged(self, gated: str, since: int, records: list[RunRecord] | None = None) -> str:
         """Record that the gated commit changes nothing on the target; return the target's head."""
         records = self.records() if records is None else records
@@ -551,14 +596,35 @@ class RunBranch:
         )
         return target_head
 
-    def _recorded_for(self, gated: str, records: list[RunRecord] | None = None) -> str | None:
-        """The result of an earlier publish of this very gated commit, if one is recorded."""
-        for record in reversed(self.records() if records is None else records):
+    def _record_for(self, gated: str, records: list[RunRecord]) -> RunRecord | None:
+        """The newest publish or unchanged record of this very gated commit, reverted or not."""
+        for record in reversed(records):
             if record.outcome is not Outcome.REVERTED and record.is_for(gated):
-                if record.outcome is Outcome.PUBLISHED:
-                    return record.commit_id
-                return operations.branch_head(self.connection, self.repository, self.target_branch)
+                return record
         return None
+
+    def _recorded_for(self, gated: str, records: list[RunRecord] | None = None) -> str | None:
+        """The result of an earlier publish of this very gated commit, if one is recorded.
+
+        A publish that was reverted since cannot be repeated by merging the same
+        commit (lakeFS sees nothing new in it); that is refused with what to do.
+        """
+        records = self.records() if records is None else records
+        record = self._record_for(gated, records)
+        if record is None:
+            return None
+        reverted = any(r.outcome is Outcome.REVERTED and r.sequence > record.sequence for r in records)
+        if reverted and record.outcome is Outcome.PUBLISHED:
+            raise RunStateError(
+                f"run '{self.run_id}': its gated commit {gated[:12]} was published as {record.commit_id[:12]} and "
+                "reverted since; merging the same commit again would change nothing. To publish this data again, "
+                "discard the run branch and re-run, so the data is written and gated anew.",
+                repository=self.repository,
+                ref=self.branch,
+            )
+        if record.outcome is Outcome.PUBLISHED:
+            return record.commit_id
+        return operations.branch_head(self.connection, self.repository, self.target_branch)
 
     def _outcome_without_branch(self) -> str:
         """A publish repeated after the branch was cleaned up returns what was recorded."""
@@ -640,18 +706,18 @@ class RunBranch:
         if head is None:
             return
         where = f"run branch '{self.branch}' in repository '{self.repository}'"
-        if has_uncommitted_changes(self.connection, self.repository, self.branch):
-            raise RunStateError(
-                f"{where} has uncommitted changes that are not on '{self.target_branch}'; it is kept. "
-                "Commit, gate and publish them, or discard() the branch deliberately.",
-                repository=self.repository,
-                ref=self.branch,
-            )
+        self._refuse_uncommitted(
+            f"they are not on '{self.target_branch}', so the branch is kept. "
+            "Commit, gate and publish them, or discard() the branch deliberately."
+        )
         metadata = head.metadata or {}
         if is_run_commit(head, self.run_key, CommitKind.GATES) and head.meta_range_id == metadata.get(
             KEY_GATED_METARANGE
         ):
-            if self._recorded_for(metadata.get(KEY_GATED_COMMIT, "")) is not None:
+            records = self.records()
+            if self._record_for(metadata.get(KEY_GATED_COMMIT, ""), records) is not None:
+                return
+            if self._recover_unrecorded_publish(head, records) is not None:
                 return
         elif self._merge_base_with(self.target_branch, head.id) == head.id:
             return  # everything on the branch is on the target already
@@ -673,6 +739,8 @@ class RunBranch:
         head = self._head_commit()
         if head is None:
             return None
+        if self._recover_unrecorded_publish(head, self.records()) is not None:
+            return None  # it was published after all: nothing failed
         reason_text = (reason or "no reason given")[:_REASON_LIMIT]
         metadata = head.metadata or {}
         if is_run_commit(head, self.run_key, CommitKind.FAILED) and metadata.get(KEY_REASON) == reason_text:

@@ -23,7 +23,7 @@ from lakefs_wap import (
     objects,
 )
 from lakefs_wap.gates import GateContext
-from lakefs_wap.record import KEY_KIND, KEY_RUN_KEY
+from lakefs_wap.keys import KEY_KIND, KEY_RUN_KEY
 from tests.fault_proxy import FaultProxy
 
 
@@ -334,3 +334,119 @@ def test_reverting_one_plain_commit_keeps_a_later_commits_objects(connection, re
     assert operations.branch_head(connection, repo.id, "main") == reverted
     with pytest.raises(RunStateError, match="no recorded publish"):
         revert_run(connection, repo.id, "main", "run-never-published")
+
+
+# ----- found by trying to break it ------------------------------------------------------
+
+
+def test_revert_of_a_rerun_keeps_what_another_run_did_in_between(connection, repo) -> None:
+    main = repo.branch("main")
+    main.object("shared.csv").upload(data=b"v0\n")
+    main.commit("seed")
+    run = publish_run(connection, repo, "rerun", {"a.csv": b"R1\n"})
+    publish_run(connection, repo, "other", {"shared.csv": b"Y\n", "y.csv": b"Y added\n"})
+    rerun = RunBranch(connection, repo.id, "rerun")
+    rerun.open()
+    write(rerun, "shared.csv", b"R2\n")
+    rerun.connection.sdk.objects_api.delete_object(repo.id, rerun.branch, "y.csv")
+    rerun.commit("re-run")
+    rerun.gate([])
+    rerun.publish()
+    run.revert()
+    assert read(repo, "main", "shared.csv") == b"Y\n"  # the other run's change, not the seed
+    assert read(repo, "main", "y.csv") == b"Y added\n"  # deleted by the re-run, back again
+    assert read(repo, "main", "a.csv") is None
+
+
+def test_revert_refuses_when_another_run_changed_a_path_between_two_publishes(connection, repo) -> None:
+    main = repo.branch("main")
+    main.object("p.csv").upload(data=b"v0\n")
+    main.commit("seed")
+    publish_run(connection, repo, "twice", {"p.csv": b"R1\n"})
+    publish_run(connection, repo, "other", {"p.csv": b"Y\n"})
+    run = publish_run(connection, repo, "twice", {"p.csv": b"R3\n"})
+    main_before = main.get_commit().id
+    with pytest.raises(RunStateError, match=r"p\.csv"):
+        run.revert()
+    assert main.get_commit().id == main_before
+
+
+def test_an_outage_while_counting_rows_is_not_an_unreadable_table(proxied, proxy: FaultProxy, repo) -> None:
+    from lakefs_wap import TableRowCount
+
+    run = RunBranch(proxied, repo.id, "row-count-outage")
+    run.open()
+    write(run, "raw/a.csv", b"id\n1\n")
+    run.commit("data")
+    proxy.inject("GET", r"/objects\?", 503, times=100)
+    with pytest.raises(ServerUnavailableError):
+        run.gate([TableRowCount(min_rows=1)])
+    proxy.faults.clear()
+    assert run.status().state is RunState.COMMITTED
+
+
+def test_a_merge_whose_record_was_lost_counts_as_published(proxied, proxy: FaultProxy, repo) -> None:
+    run = RunBranch(proxied, repo.id, "record-lost")
+    run_through_gates(run, {"raw/a.csv": b"1\n"})
+    proxy.inject("POST", r"/tags$", 503, times=100)
+    with pytest.raises(ServerUnavailableError):
+        run.publish()
+    proxy.faults.clear()
+    status = run.status()
+    assert status.state is RunState.PUBLISHED
+    assert read(repo, "main", "raw/a.csv") == b"1\n"
+    assert run.mark_failed("the publish task failed") is None  # cleanup must not call it failed
+    assert run.publish() == status.merge_commit
+    assert len(run.status().publishes) == 1
+    run.revert()
+    assert read(repo, "main", "raw/a.csv") is None
+
+
+def test_reserved_metadata_keys_are_refused_before_any_write(proxied, proxy: FaultProxy, repo) -> None:
+    from lakefs_wap import BadInputError
+
+    run = RunBranch(proxied, repo.id, "reserved")
+    run.open()
+    write(run, "important.csv", b"data\n")
+    writes_before = len([r for r in proxy.seen if r.method in ("POST", "PUT", "DELETE")])
+    with pytest.raises(BadInputError, match=r"lakefs_wap\.changes"):
+        run.commit("data", {"lakefs_wap.changes": "none"})
+    assert len([r for r in proxy.seen if r.method in ("POST", "PUT", "DELETE")]) == writes_before
+
+
+def test_with_another_target_the_gates_judge_everything_the_merge_brings(connection, repo) -> None:
+    from lakefs_wap import OnlyUnderPrefixes
+
+    main = repo.branch("main")
+    repo.branch("prod").create(source_reference="main")
+    main.object("staging-only/unreviewed.csv").upload(data=b"x\n")
+    main.commit("staging work never reviewed for prod")
+    run = RunBranch(connection, repo.id, "to-prod", source_branch="main", target_branch="prod")
+    run.open()
+    write(run, "good/a.csv", b"1\n")
+    run.commit("data")
+    with pytest.raises(GateFailedError, match=r"staging-only/unreviewed\.csv"):
+        run.gate([OnlyUnderPrefixes(["good/"])])
+    assert read(repo, "prod", "staging-only/unreviewed.csv") is None
+
+
+def test_a_publish_that_merged_nothing_reverts_to_a_no_op(connection, repo) -> None:
+    run = RunBranch(connection, repo.id, "already-there")
+    run_through_gates(run, {"x.csv": b"id\n1\n"})
+    main = repo.branch("main")
+    main.object("x.csv").upload(data=b"id\n1\n")
+    main.commit("the same data, by hand")
+    run.publish()
+    head = main.get_commit().id
+    assert run.revert() == head
+    assert read(repo, "main", "x.csv") == b"id\n1\n"
+    assert run.status().state is RunState.REVERTED
+
+
+def test_republishing_a_reverted_commit_says_what_to_do(connection, repo) -> None:
+    run = RunBranch(connection, repo.id, "revert-then-again")
+    run_through_gates(run, {"x.csv": b"1\n"})
+    run.publish()
+    run.revert()
+    with pytest.raises(RunStateError, match="reverted since"):
+        run.publish()

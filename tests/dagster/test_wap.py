@@ -313,3 +313,24 @@ def test_failed_run_sensor_marks_or_deletes_the_branch(
         assert status.state is RunState.FAILED
         assert (status.reason or "").startswith(f"Dagster run {failed.run_id} failed: ")
     assert [c.message for c in repo.branch("main").log()] == ["Repository created"]
+
+
+def test_an_outage_while_publishing_is_retryable_and_marks_nothing(
+    lakefs_env, repo, dagster_instance: DagsterInstance, proxy, monkeypatch
+) -> None:
+    monkeypatch.setenv("TEST_LAKEFS_ENDPOINT", proxy.endpoint)
+    proxy.inject("GET", r"/diff", 503, times=1000)  # lakeFS down for the gates, after the assets were stored
+    main_before = repo.branch("main").get_commit().id
+
+    result = materialize(wap_assets(), resources=resources(), instance=dagster_instance, raise_on_error=False)
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "lakefs_publish"
+    assert "unavailable" in str(failure.event_specific_data.error.message).lower()
+    assert repo.branch("main").get_commit().id == main_before
+    proxy.faults.clear()
+    run = resolved_lakefs().run_branch(dagster_instance.get_run_by_id(result.run_id))
+    status = run.status()
+    assert status.state is RunState.COMMITTED  # no failed marker, no verdict: an outage decides nothing
+    assert not [c for c in repo.branch(run.branch).log() if (c.metadata or {}).get(KEY_KIND) in ("failed", "gates")]
