@@ -35,6 +35,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 import lakefs
@@ -182,20 +183,59 @@ def run_gates(context: GateContext, gates: Sequence[Gate]) -> GateReport:
 
     Except an outage: a gate that meets an unreachable lakeFS, a 5xx after
     retries, or rejected credentials re-raises it, and no verdict is made.
+
+    The built-in gates that judge the diff (``DiffGate``) share one listing of
+    it, streamed page by page: however many of them run, the diff is read once.
     """
-    results: list[GateResult] = []
-    for gate in gates:
-        name = gate_name(gate)
+    results: dict[int, GateResult] = {}
+    judging: dict[int, tuple[DiffGate, Any]] = {}
+    satisfied: dict[int, tuple[DiffGate, Any]] = {}
+    for index, gate in enumerate(gates):
+        if isinstance(gate, DiffGate):
+            state = _judged(gate.name, gate.start)
+            if isinstance(state, GateResult):
+                results[index] = state
+            else:
+                judging[index] = (gate, state)
+    if judging:
         try:
-            result = normalize(name, gate(context))
-        except Exception as error:  # a broken gate must not hide the others' verdicts
+            for diff in context.changes():
+                for index, (gate, state) in list(judging.items()):
+                    seen = _judged(gate.name, partial(gate.see, state, diff, context))
+                    if isinstance(seen, GateResult):  # the gate broke on this entry
+                        results[index] = seen
+                        del judging[index]
+                    elif seen:  # the gate has seen enough for its verdict
+                        satisfied[index] = judging.pop(index)
+                if not judging:
+                    break  # nobody needs the rest of the diff
+        except Exception as error:
             if is_infrastructure_error(error):
-                # An outage is no verdict on the data: let the orchestrator retry.
-                raise as_lakefs_error(error, action=f"run gate '{name}'") from error
-            text = str(error) or "assertion failed"
-            result = GateResult(name, False, f"raised {type(error).__name__}: {text}")
-        results.append(result)
-    return GateReport(context.repository, context.run_ref, context.base_ref, results)
+                raise as_lakefs_error(error, action="list the run's changes for the gates") from error
+            raise
+        for index, (gate, state) in {**judging, **satisfied}.items():
+            results[index] = _judged(gate.name, partial(gate.finish, state, context))
+    for index, gate in enumerate(gates):
+        if index not in results:
+            name = gate_name(gate)
+            results[index] = _judged(name, partial(_call_gate, gate, name, context))
+    return GateReport(context.repository, context.run_ref, context.base_ref, [results[i] for i in range(len(gates))])
+
+
+def _call_gate(gate: Gate, name: str, context: GateContext) -> GateResult:
+    return normalize(name, gate(context))
+
+
+def _judged(name: str, step: Callable[[], Any]) -> Any:
+    """Run one step of a gate; if it raises, the gate's failed result (an outage propagates)."""
+    try:
+        return step()
+    except Exception as error:  # a broken gate must not hide the others' verdicts
+        if is_infrastructure_error(error):
+            # An outage is no verdict on the data: let the orchestrator retry.
+            raise as_lakefs_error(error, action=f"run gate '{name}'") from error
+        text = str(error) or "assertion failed"
+        return GateResult(name, False, f"raised {type(error).__name__}: {text}")
 
 
 def validate_gates(gates: Iterable[Gate]) -> list[Gate]:
@@ -268,21 +308,66 @@ def _listing(paths: Sequence[str], total: int, limit: int = 10) -> str:
     return shown + (f" and {total - limit} more" if total > limit else "")
 
 
+class DiffGate(BuiltinGate):
+    """A built-in gate that judges the diff entry by entry.
+
+    ``run_gates`` feeds every such gate from one listing of the diff;
+    calling the gate on its own lists the diff for it alone. A gate keeps what
+    it needs in the state ``start`` returns, ``see`` takes each entry (True:
+    it has seen enough), and ``finish`` gives the verdict.
+    """
+
+    def start(self) -> Any:
+        return _Tally()
+
+    def see(self, state: Any, diff: lakefs_sdk.Diff, context: GateContext) -> bool:
+        raise NotImplementedError
+
+    def finish(self, state: Any, context: GateContext) -> GateResult:
+        raise NotImplementedError
+
+    def __call__(self, context: GateContext) -> GateResult:
+        state = self.start()
+        for diff in context.changes():
+            if self.see(state, diff, context):
+                break
+        return self.finish(state, context)
+
+
+_PATHS_KEPT = 100
+
+
+@dataclass
+class _Tally:
+    """A count and the first paths counted: bounded memory however long the diff."""
+
+    count: int = 0
+    paths: list[str] = field(default_factory=list)
+
+    def add(self, path: str) -> None:
+        self.count += 1
+        if len(self.paths) < _PATHS_KEPT:
+            self.paths.append(path)
+
+
 @dataclass(frozen=True)
-class ChangedSomething(BuiltinGate):
+class ChangedSomething(DiffGate):
     """The run changed at least one object."""
 
     name: str = "changed_something"
 
-    def __call__(self, context: GateContext) -> GateResult:
-        first = next(context.changes(), None)
-        if first is None:
+    def see(self, state: _Tally, diff: lakefs_sdk.Diff, context: GateContext) -> bool:
+        state.add(diff.path)
+        return True
+
+    def finish(self, state: _Tally, context: GateContext) -> GateResult:
+        if not state.count:
             return GateResult(self.name, False, f"the run changed nothing relative to {context.base_ref[:12]}")
-        return GateResult(self.name, True, f"the run changed objects (first: {first.path!r})")
+        return GateResult(self.name, True, f"the run changed objects (first: {state.paths[0]!r})")
 
 
 @dataclass(frozen=True)
-class OnlyUnderPrefixes(BuiltinGate):
+class OnlyUnderPrefixes(DiffGate):
     """Every changed path lies under one of ``prefixes``."""
 
     prefixes: Sequence[str]
@@ -292,21 +377,25 @@ class OnlyUnderPrefixes(BuiltinGate):
         super().__post_init__()
         self._prefixes("prefixes", optional=False)
 
-    def __call__(self, context: GateContext) -> GateResult:
-        outside = [d.path for d in context.changes() if not _under(d.path, self.prefixes)]
-        if outside:
+    def see(self, state: _Tally, diff: lakefs_sdk.Diff, context: GateContext) -> bool:
+        if not _under(diff.path, self.prefixes):
+            state.add(diff.path)
+        return False
+
+    def finish(self, state: _Tally, context: GateContext) -> GateResult:
+        if state.count:
             return GateResult(
                 self.name,
                 False,
-                f"{len(outside)} change(s) outside {list(self.prefixes)}: {_listing(outside, len(outside))}",
-                details={"outside": outside[:100]},
-                metrics={"outside": len(outside)},
+                f"{state.count} change(s) outside {list(self.prefixes)}: {_listing(state.paths, state.count)}",
+                details={"outside": list(state.paths)},
+                metrics={"outside": state.count},
             )
         return GateResult(self.name, True, f"all changes are under {list(self.prefixes)}")
 
 
 @dataclass(frozen=True)
-class NoDeletions(BuiltinGate):
+class NoDeletions(DiffGate):
     """The run deleted nothing (or nothing under ``prefixes`` when given)."""
 
     prefixes: Sequence[str] | None = None
@@ -316,16 +405,20 @@ class NoDeletions(BuiltinGate):
         super().__post_init__()
         self._prefixes("prefixes", optional=True)
 
-    def __call__(self, context: GateContext) -> GateResult:
-        removed = [d.path for d in context.changes() if d.type == "removed" and _under(d.path, self.prefixes)]
+    def see(self, state: _Tally, diff: lakefs_sdk.Diff, context: GateContext) -> bool:
+        if diff.type == "removed" and _under(diff.path, self.prefixes):
+            state.add(diff.path)
+        return False
+
+    def finish(self, state: _Tally, context: GateContext) -> GateResult:
         scope = f" under {list(self.prefixes)}" if self.prefixes else ""
-        if removed:
+        if state.count:
             return GateResult(
                 self.name,
                 False,
-                f"the run deleted {len(removed)} object(s){scope}: {_listing(removed, len(removed))}",
-                details={"removed": removed[:100]},
-                metrics={"removed": len(removed)},
+                f"the run deleted {state.count} object(s){scope}: {_listing(state.paths, state.count)}",
+                details={"removed": list(state.paths)},
+                metrics={"removed": state.count},
             )
         return GateResult(self.name, True, f"no deletions{scope}")
 
@@ -349,7 +442,7 @@ class RequiredPaths(BuiltinGate):
 
 
 @dataclass(frozen=True)
-class ChangeCount(BuiltinGate):
+class ChangeCount(DiffGate):
     """The number of changed objects is within ``[minimum, maximum]``."""
 
     minimum: int | None = None
@@ -366,14 +459,14 @@ class ChangeCount(BuiltinGate):
                 "so no run could pass; swap them or lower the minimum."
             )
 
-    def __call__(self, context: GateContext) -> GateResult:
-        count = 0
-        for _ in context.changes():
-            count += 1
-            if self.maximum is not None and count > self.maximum:
-                return GateResult(
-                    self.name, False, f"more than {self.maximum} objects changed", metrics={"changed": count}
-                )
+    def see(self, state: _Tally, diff: lakefs_sdk.Diff, context: GateContext) -> bool:
+        state.count += 1
+        return self.maximum is not None and state.count > self.maximum  # enough seen to fail
+
+    def finish(self, state: _Tally, context: GateContext) -> GateResult:
+        count = state.count
+        if self.maximum is not None and count > self.maximum:
+            return GateResult(self.name, False, f"more than {self.maximum} objects changed", metrics={"changed": count})
         if self.minimum is not None and count < self.minimum:
             return GateResult(
                 self.name, False, f"{count} object(s) changed, fewer than {self.minimum}", metrics={"changed": count}
@@ -403,14 +496,12 @@ def _pyarrow_parquet() -> Any:
     return pq
 
 
-def _changed_tables(context: GateContext, prefixes: Sequence[str] | None) -> Iterator[lakefs_sdk.Diff]:
-    for diff in context.changes():
-        if diff.type in ("added", "changed") and diff.path.endswith(TABLE_SUFFIXES) and _under(diff.path, prefixes):
-            yield diff
+def _is_changed_table(diff: lakefs_sdk.Diff, prefixes: Sequence[str] | None) -> bool:
+    return diff.type in ("added", "changed") and diff.path.endswith(TABLE_SUFFIXES) and _under(diff.path, prefixes)
 
 
 @dataclass(frozen=True)
-class TableRowCount(BuiltinGate):
+class TableRowCount(DiffGate):
     """Every added or changed parquet/CSV file is readable and has at least ``min_rows`` rows."""
 
     min_rows: int = 1
@@ -422,39 +513,54 @@ class TableRowCount(BuiltinGate):
         self._count("min_rows", optional=False)
         self._prefixes("prefixes", optional=True)
 
-    def __call__(self, context: GateContext) -> GateResult:
-        problems: list[str] = []
-        rows_by_path: dict[str, int] = {}
-        for diff in _changed_tables(context, self.prefixes):
-            try:
-                with context.open(diff.path) as reader:
-                    rows = count_rows(reader, diff.path)
-            except Exception as error:  # an unreadable file is this gate's finding, not a crash
-                if is_infrastructure_error(error):
-                    raise  # but an outage is no finding about the file: run_gates lets it propagate
-                problems.append(f"{diff.path!r} is not readable ({type(error).__name__}: {error})")
-                continue
-            rows_by_path[diff.path] = rows
-            if rows < self.min_rows:
-                problems.append(f"{diff.path!r} has {rows} rows, fewer than {self.min_rows}")
-        metrics = {"tables": float(len(rows_by_path)), "rows": float(sum(rows_by_path.values()))}
-        if problems:
-            return GateResult(
-                self.name, False, "; ".join(problems[:10]), details={"rows": rows_by_path}, metrics=metrics
-            )
-        if not rows_by_path:
+    def start(self) -> _Tables:
+        return _Tables()
+
+    def see(self, state: _Tables, diff: lakefs_sdk.Diff, context: GateContext) -> bool:
+        if not _is_changed_table(diff, self.prefixes):
+            return False
+        try:
+            with context.open(diff.path) as reader:
+                rows = count_rows(reader, diff.path)
+        except Exception as error:  # an unreadable file is this gate's finding, not a crash
+            if is_infrastructure_error(error):
+                raise  # but an outage is no finding about the file: run_gates lets it propagate
+            state.problems.append(f"{diff.path!r} is not readable ({type(error).__name__}: {error})")
+            return False
+        state.tables += 1
+        state.rows += rows
+        if len(state.rows_by_path) < _PATHS_KEPT:
+            state.rows_by_path[diff.path] = rows
+        if rows < self.min_rows:
+            state.problems.append(f"{diff.path!r} has {rows} rows, fewer than {self.min_rows}")
+        return False
+
+    def finish(self, state: _Tables, context: GateContext) -> GateResult:
+        metrics = {"tables": float(state.tables), "rows": float(state.rows)}
+        details = {"rows": dict(state.rows_by_path)}
+        if state.problems:
+            return GateResult(self.name, False, "; ".join(state.problems[:10]), details=details, metrics=metrics)
+        if not state.tables:
             return GateResult(self.name, True, "no parquet or CSV files changed", metrics=metrics)
         return GateResult(
             self.name,
             True,
-            f"{len(rows_by_path)} table file(s), each with at least {self.min_rows} rows",
-            details={"rows": rows_by_path},
+            f"{state.tables} table file(s), each with at least {self.min_rows} rows",
+            details=details,
             metrics=metrics,
         )
 
 
+@dataclass
+class _Tables:
+    tables: int = 0
+    rows: int = 0
+    rows_by_path: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
-class ParquetSchemaUnchanged(BuiltinGate):
+class ParquetSchemaUnchanged(DiffGate):
     """Every changed parquet file has the same schema as its version on the base ref.
 
     New files have no base version; with ``require_base`` they fail, otherwise
@@ -473,29 +579,33 @@ class ParquetSchemaUnchanged(BuiltinGate):
                 f"ParquetSchemaUnchanged(require_base=...) must be True or False, got {self.require_base!r}."
             )
 
-    def __call__(self, context: GateContext) -> GateResult:
+    def start(self) -> _Tables:
+        return _Tables()
+
+    def see(self, state: _Tables, diff: lakefs_sdk.Diff, context: GateContext) -> bool:
+        if not diff.path.endswith(".parquet") or not _under(diff.path, self.prefixes):
+            return False
+        if diff.type == "added":
+            if self.require_base:
+                state.problems.append(f"{diff.path!r} is new; there is no schema on the base to compare with")
+            return False
+        if diff.type != "changed":
+            return False
         pq = _pyarrow_parquet()
-        problems: list[str] = []
-        checked = 0
-        for diff in context.changes():
-            if not diff.path.endswith(".parquet") or not _under(diff.path, self.prefixes):
-                continue
-            if diff.type == "added":
-                if self.require_base:
-                    problems.append(f"{diff.path!r} is new; there is no schema on the base to compare with")
-                continue
-            if diff.type != "changed":
-                continue
-            with context.open(diff.path) as new, context.open(diff.path, context.base_ref) as old:
-                new_schema = pq.ParquetFile(new).schema_arrow
-                old_schema = pq.ParquetFile(old).schema_arrow
-            checked += 1
-            if not new_schema.equals(old_schema):
-                problems.append(
-                    f"{diff.path!r} schema changed: base {_schema_text(old_schema)} -> run {_schema_text(new_schema)}"
-                )
-        if problems:
-            return GateResult(self.name, False, "; ".join(problems[:10]), metrics={"checked": checked})
+        with context.open(diff.path) as new, context.open(diff.path, context.base_ref) as old:
+            new_schema = pq.ParquetFile(new).schema_arrow
+            old_schema = pq.ParquetFile(old).schema_arrow
+        state.tables += 1
+        if not new_schema.equals(old_schema):
+            state.problems.append(
+                f"{diff.path!r} schema changed: base {_schema_text(old_schema)} -> run {_schema_text(new_schema)}"
+            )
+        return False
+
+    def finish(self, state: _Tables, context: GateContext) -> GateResult:
+        checked = state.tables
+        if state.problems:
+            return GateResult(self.name, False, "; ".join(state.problems[:10]), metrics={"checked": checked})
         return GateResult(
             self.name, True, f"{checked} changed parquet file(s) keep their schema", metrics={"checked": checked}
         )

@@ -221,3 +221,24 @@ def test_diff_is_read_lazily_page_by_page(base_and_run, connection, monkeypatch)
     everything = list(refs.iter_diff(connection, context.repository, context.base_ref, context.run_ref, page_size=10))
     assert len(everything) == 30
     assert len(calls) == 1 + 3
+
+
+def test_the_builtin_gates_share_one_listing_of_the_diff(proxied, proxy, repo) -> None:
+    from lakefs_wap import ChangeCount, GateContext, NoDeletions, OnlyUnderPrefixes, TableRowCount, run_gates
+
+    main = repo.branch("main")
+    base = main.get_commit().id
+    for index in range(5):
+        main.object(f"raw/{index}.csv").upload(data=b"id\n1\n")
+    run_ref = main.commit("five tables").get_commit().id
+    context = GateContext(proxied, repo.id, run_ref=run_ref, base_ref=base)
+    gates = [OnlyUnderPrefixes(["raw/"]), NoDeletions(), ChangeCount(maximum=10), TableRowCount(min_rows=1)]
+
+    report = run_gates(context, gates)
+
+    assert report.passed, report.summary()
+    assert [r.name for r in report.results] == [g.name for g in gates]
+    assert len(proxy.requests_to("GET", r"/diff")) == 1  # one listing, four gates
+    alone = [r.passed for r in (gate(context) for gate in gates)]
+    assert alone == [True] * 4  # each gate on its own gives the same verdict
+    assert len(proxy.requests_to("GET", r"/diff")) == 5
