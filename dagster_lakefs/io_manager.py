@@ -8,6 +8,7 @@ when the run's branch was created: every step of a run sees one snapshot.
 Nothing reaches the target branch until the publish step merges the run.
 """
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ from dagster_lakefs.formats import FORMATS, Format, format_for_value, read, writ
 from dagster_lakefs.resource import LakeFSResource
 from lakefs_wap import BadInputError, NotFoundError, RunBranch, objects
 from lakefs_wap.names import validate_path, validate_prefix
+
+# Run branches this process has opened: (pid, Dagster run id, repository, branch) -> base commit.
+_OPENED: dict[tuple[int, str, str, str], str] = {}
 
 
 class LakeFSIOManager(ConfigurableIOManager):
@@ -63,6 +67,18 @@ class LakeFSIOManager(ConfigurableIOManager):
     def _run_branch(self, context: OutputContext | InputContext) -> RunBranch:
         return self.lakefs.run_branch(context.step_context.dagster_run)
 
+    def _opened(self, context: OutputContext | InputContext, run: RunBranch) -> str:
+        """Open the run branch once per Dagster run and process; return its base commit.
+
+        Every store and load needs the branch to exist, but asking lakeFS on each
+        one would cost a request or two per value.
+        """
+        key = (os.getpid(), context.step_context.dagster_run.run_id, run.repository, run.branch)
+        base = _OPENED.get(key)
+        if base is None:
+            base = _OPENED[key] = run.open()
+        return base
+
     # ----- writing -----------------------------------------------------------------
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
@@ -73,7 +89,7 @@ class LakeFSIOManager(ConfigurableIOManager):
         base_path = self._base_path(context, partition)  # validated before the branch is created
         path = f"{base_path}.{fmt.extension}"
         run = self._run_branch(context)
-        base_commit = run.open()
+        base_commit = self._opened(context, run)
         connection = run.connection
         with tempfile.TemporaryDirectory(prefix="lakefs-io-") as scratch:
             local = Path(scratch) / f"value.{fmt.extension}"
@@ -113,7 +129,7 @@ class LakeFSIOManager(ConfigurableIOManager):
 
     def load_input(self, context: InputContext) -> Any:
         run = self._run_branch(context)
-        run.open()  # pins the snapshot this run reads, even if it writes nothing
+        self._opened(context, run)  # pins the snapshot this run reads, even if it writes nothing
         annotation = context.dagster_type.typing_type
         if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
             return {key: self._load(context, run, key, annotation) for key in sorted(context.asset_partition_keys)}
