@@ -11,7 +11,6 @@ set ``LAKEFS_ENDPOINT``, ``LAKEFS_ACCESS_KEY_ID`` and
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import re
 import shutil
@@ -49,6 +48,14 @@ os.environ.update(
 )
 
 
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Airflow leaves sessions open in the threads its in-process execution API
     # served tasks from. Finalized at interpreter exit, after sqlite3 closed
@@ -61,11 +68,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         close_all_sessions()
         gc.collect()
         airflow_settings.dispose_orm()
-    # Connections still held by sessions in Airflow's finished worker threads are only
-    # finalized at interpreter exit, and SQLAlchemy logs each one's failed reset as a
-    # traceback after pytest's summary. The results are in by now: silence the logging.
-    logging.disable(logging.ERROR)
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
+    if airflow_settings is not None and _exit_status:
+        # Some connections stay referenced from Airflow's finished worker threads
+        # and are only finalized during interpreter shutdown, where SQLAlchemy
+        # logs each one's failed reset as a traceback, after pytest's summary
+        # and past any logging switch. Every plugin has finished by now (this
+        # hook runs last): end the process with pytest's own exit status.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
 
 
 def _external_server() -> ServerAccess | None:
