@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from lakefs_provider.triggers.base import LakeFSPollingTrigger
@@ -8,7 +9,12 @@ from lakefs_wap.watch import find_object
 
 
 class LakeFSFileTrigger(LakeFSPollingTrigger):
-    """Fires with the path found when ``path`` exists on ``ref``, or any object under ``prefix`` does."""
+    """Fires with the path found when ``path`` exists on ``ref``, or any object under ``prefix`` does.
+
+    It sees staged objects, which do not move the branch head, so it cannot
+    wait on the head as the commit trigger does: triggers looking for the same
+    path (or prefix) on the same ref share one lookup per interval.
+    """
 
     def __init__(
         self,
@@ -41,6 +47,12 @@ class LakeFSFileTrigger(LakeFSPollingTrigger):
 
     def check(self, connection: LakeFSConnection) -> str | None:
         return find_object(connection, self.repo, self.ref, path=self.path, prefix=self.prefix)
+
+    def poll_key(self) -> Hashable:
+        return ("find_object", self.repo, self.ref, self.path, self.prefix)
+
+    def poll(self, connection: LakeFSConnection) -> str | None:
+        return self.check(connection)
 
     def describe(self) -> str:
         what = f"'{self.path}'" if self.path else f"objects under '{self.prefix}'"
