@@ -33,3 +33,52 @@ def test_object_io_benchmark_prints_its_table(lakefs_server: ServerAccess) -> No
     assert lines[0].split()[:2] == ["method", "MiB"]
     assert len(lines) == 5
     assert lakefs_server.secret_access_key not in result.stdout + result.stderr
+
+
+def test_lifecycle_benchmark_smoke_run_prints_its_table(lakefs_server: ServerAccess, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "LAKEFS_ENDPOINT": lakefs_server.endpoint,
+        "LAKEFS_ACCESS_KEY_ID": lakefs_server.access_key_id,
+        "LAKEFS_SECRET_ACCESS_KEY": lakefs_server.secret_access_key,
+    }
+    results = tmp_path / "lifecycle.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.lifecycle", "--smoke", "--json", str(results)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert ["history", "step", "wap", "ms", "raw", "ms", "ratio", "wap", "req", "raw", "req"] in [
+        line.split() for line in lines
+    ]
+    assert "proxy check: counts match" in result.stdout
+    assert results.is_file()
+    assert lakefs_server.secret_access_key not in result.stdout + result.stderr + results.read_text()
+
+
+def test_trigger_benchmark_prints_its_table(lakefs_server: ServerAccess) -> None:
+    env = {
+        **os.environ,
+        "LAKEFS_ENDPOINT": lakefs_server.endpoint,
+        "LAKEFS_ACCESS_KEY_ID": lakefs_server.access_key_id,
+        "LAKEFS_SECRET_ACCESS_KEY": lakefs_server.secret_access_key,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.triggers", "--smoke"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[1].split()[:3] == ["phase", "seconds", "requests"]
+    assert [line.split()[0] for line in lines[2:5]] == ["start", "steady", "fire"]
+    assert '"fired": 20' in lines[-1]
+    assert lakefs_server.secret_access_key not in result.stdout + result.stderr
