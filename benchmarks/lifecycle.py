@@ -1,7 +1,8 @@
 """The run-branch lifecycle vs. the minimal raw lakefs_sdk sequence with the same effect.
 
 For each history length H, a repository whose main has H commits is built once
-(one small object and one commit per step, with the raw SDK) and reused. Then,
+(one small object and one commit per step, with the raw SDK; so main also holds
+H objects) and reused. Then,
 interleaved and repeated, two cycles are measured step by step:
 
 - wap: ``RunBranch`` open, 10 x ``lakefs_wap.objects.upload``, commit,
@@ -61,8 +62,6 @@ COUNTING = (
 )
 HISTORY_TAG = "lifecycle-history-complete"
 HISTORY_KEY = "lifecycle_bench_history"
-# Commits each repetition adds to main: wap data, verdict, merge, revert; raw data, merge, revert.
-COMMITS_PER_REPETITION = 7
 
 
 @dataclass
