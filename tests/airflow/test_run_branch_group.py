@@ -16,8 +16,9 @@ def test_group_wires_writers_before_commit_and_checks_before_publish(airflow_db)
     assert up("lakefs_run.write") == {"lakefs_run.open"}
     assert up("lakefs_run.commit") == {"lakefs_run.write"}
     assert up("lakefs_run.gate") == {"lakefs_run.commit"}
-    assert up("lakefs_run.row_check") == {"lakefs_run.commit", "lakefs_run.open"}
-    assert up("lakefs_run.publish") == {"lakefs_run.gate", "lakefs_run.row_check"}
+    assert up("lakefs_run.row_check") == {"lakefs_run.commit"}
+    assert up("lakefs_run.late_write") == {"lakefs_run.gate", "lakefs_run.open"}
+    assert up("lakefs_run.publish") == {"lakefs_run.gate", "lakefs_run.row_check", "lakefs_run.late_write"}
     assert up("lakefs_run.cleanup") == {"lakefs_run.publish", "lakefs_run.open"}
     assert tasks["lakefs_run.cleanup"].is_teardown
     assert tasks["lakefs_run.open"].is_setup
@@ -77,7 +78,7 @@ def test_a_check_that_writes_after_the_commit_is_not_published(airflow_db, lakef
     )
 
     states = task_states(dag_run)
-    assert states["lakefs_run.row_check"] == "success"
+    assert states["lakefs_run.late_write"] == "success"
     assert states["lakefs_run.publish"] == "failed"
     assert dag_run.state == "failed"
     assert repo.branch("main").get_commit().id == main_before
