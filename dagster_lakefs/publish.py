@@ -33,7 +33,7 @@ from dagster import (
 )
 
 from dagster_lakefs.resource import LakeFSResource
-from lakefs_wap import BadInputError, LakeFSWapError, RunState, operations
+from lakefs_wap import LakeFSWapError, RunState, operations
 from lakefs_wap.errors import is_infrastructure_error
 from lakefs_wap.gates import Gate, validate_gates
 
@@ -72,10 +72,7 @@ def lakefs_publish(
     definitions load, before any run writes anything.
     """
     gates = validate_gates(gates)
-    if strategy is not None and strategy not in operations.MERGE_STRATEGIES:
-        raise BadInputError(
-            f"lakefs_publish: unknown merge strategy {strategy!r}: use one of {operations.MERGE_STRATEGIES} or None."
-        )
+    operations.validate_strategy(strategy)
     operations.metadata_strings(metadata, what="lakefs_publish metadata")
     keys: list[AssetKey] = []
     for item in assets:

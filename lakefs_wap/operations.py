@@ -90,6 +90,16 @@ def head_matching(
     return None
 
 
+def validate_strategy(strategy: str | None, *, repository: str | None = None) -> str | None:
+    """A lakeFS merge strategy, or None for lakeFS's default; anything else is refused."""
+    if strategy is not None and strategy not in MERGE_STRATEGIES:
+        raise BadInputError(
+            f"unknown merge strategy {strategy!r}: use one of {MERGE_STRATEGIES} or None for the default.",
+            repository=repository,
+        )
+    return strategy
+
+
 def metadata_strings(metadata: Mapping[str, Any] | None, *, what: str = "metadata") -> dict[str, str]:
     """lakeFS metadata is string to string; scalars are converted, anything else is refused."""
     result: dict[str, str] = {}
@@ -279,11 +289,7 @@ def merge(
     validate_repository(repository)
     validate_ref(source_ref, role="source ref")
     validate_branch(destination_branch, role="destination branch")
-    if strategy is not None and strategy not in MERGE_STRATEGIES:
-        raise BadInputError(
-            f"unknown merge strategy {strategy!r}: use one of {MERGE_STRATEGIES} or None for the default.",
-            repository=repository,
-        )
+    validate_strategy(strategy, repository=repository)
     strings = metadata_strings(metadata)
     request = lakefs_sdk.Merge(
         message=message,

@@ -446,11 +446,7 @@ class RunBranch:
         On a merge conflict both branches are left as they are and
         ``MergeConflictError`` names the paths.
         """
-        if strategy is not None and strategy not in operations.MERGE_STRATEGIES:
-            raise BadInputError(
-                f"unknown merge strategy {strategy!r}: use one of {operations.MERGE_STRATEGIES} or None.",
-                repository=self.repository,
-            )
+        operations.validate_strategy(strategy, repository=self.repository)
         extra = self._user_metadata(metadata)
         head = self._head_commit()
         if head is None:
@@ -471,7 +467,7 @@ class RunBranch:
             verdict = {k: head_metadata[k] for k in (KEY_GATES, KEY_GATES_PASSED) if k in head_metadata}
             base = head_metadata.get(KEY_BASE, "")
             if head_metadata.get(KEY_CHANGES) == "none":
-                return self._record_unchanged(gated, int(head.creation_date))
+                return self._record_unchanged(gated)
         else:
             published = self._nothing_new_since_outcome(head)
             if published is not None:
@@ -517,13 +513,7 @@ class RunBranch:
             # A squash merge repeated is a second merge, not "no changes": look first.
             found = landed()
             if found is not None:
-                write_record(
-                    self.connection,
-                    self.repository,
-                    record_tag(self.run_key, sequence, Outcome.PUBLISHED, gated),
-                    found,
-                )
-                return found
+                return self._record(Outcome.PUBLISHED, sequence, gated, found)
         try:
             merge_id = operations.merge(
                 self.connection,
@@ -541,19 +531,15 @@ class RunBranch:
                 raise
             found = landed()
             if found is not None:  # an earlier attempt merged, and its answer was lost
-                write_record(
-                    self.connection,
-                    self.repository,
-                    record_tag(self.run_key, sequence, Outcome.PUBLISHED, gated),
-                    found,
-                )
-                return found
-            return self._record_unchanged(gated, since, records)
-        write_record(
-            self.connection, self.repository, record_tag(self.run_key, sequence, Outcome.PUBLISHED, gated), merge_id
-        )
+                return self._record(Outcome.PUBLISHED, sequence, gated, found)
+            return self._record_unchanged(gated, records)
         logger.info("published run %s into '%s' as %s", self.run_key, self.target_branch, merge_id)
-        return merge_id
+        return self._record(Outcome.PUBLISHED, sequence, gated, merge_id)
+
+    def _record(self, outcome: Outcome, sequence: int, gated: str, commit_id: str) -> str:
+        """Record an outcome of the gated commit, pointing at ``commit_id``; return ``commit_id``."""
+        write_record(self.connection, self.repository, record_tag(self.run_key, sequence, outcome, gated), commit_id)
+        return commit_id
 
     def _find_landed_publish(self, gated: str, since: int) -> str | None:
         """The merge of ``gated`` into the target made since ``since`` (server time), if any:
@@ -576,17 +562,15 @@ class RunBranch:
             return None
         found = self._find_landed_publish(gated, int(head.creation_date))
         if found is not None:
-            tag = record_tag(self.run_key, next_sequence(records), Outcome.PUBLISHED, gated)
-            write_record(self.connection, self.repository, tag, found)
+            self._record(Outcome.PUBLISHED, next_sequence(records), gated, found)
             logger.warning("run %s was merged as %s but not recorded; recorded it now", self.run_key, found)
         return found
 
-    def _record_unchanged(self, gated: str, since: int, records: list[RunRecord] | None = None) -> str:
+    def _record_unchanged(self, gated: str, records: list[RunRecord] | None = None) -> str:
         """Record that the gated commit changes nothing on the target; return the target's head."""
         records = self.records() if records is None else records
         if self._recorded_for(gated, records) is None:
-            tag = record_tag(self.run_key, next_sequence(records), Outcome.UNCHANGED, gated)
-            write_record(self.connection, self.repository, tag, gated)
+            self._record(Outcome.UNCHANGED, next_sequence(records), gated, gated)
         target_head = operations.branch_head(self.connection, self.repository, self.target_branch)
         logger.info(
             "run %s changed nothing on '%s'; recorded as unchanged, no merge (target at %s)",

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from lakefs_provider.links.lakefs_link import LakeFSLink
 from lakefs_provider.operators._base import WithAirflowMetadata
 from lakefs_provider.version_compat import AirflowFailException
-from lakefs_wap import BadInputError, RunBranch, RunState, RunStateError, operations
+from lakefs_wap import RunBranch, RunState, RunStateError, operations
 from lakefs_wap.names import validate_branch, validate_repository
 
 BRANCH_KEY = "branch"
@@ -48,10 +48,8 @@ def check_run_branch_arguments(
         validate_branch(target_branch, role="target branch")
     if not is_templated(prefix):
         validate_branch(prefix, role="run-branch prefix")
-    if strategy is not None and not is_templated(strategy) and strategy not in operations.MERGE_STRATEGIES:
-        raise BadInputError(
-            f"unknown merge strategy {strategy!r}: use one of {operations.MERGE_STRATEGIES} or None for the default."
-        )
+    if not is_templated(strategy):
+        operations.validate_strategy(strategy)
     if isinstance(metadata, Mapping):  # a template string is checked once rendered
         operations.metadata_strings(metadata)
 
