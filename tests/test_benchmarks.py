@@ -13,21 +13,21 @@ from tools.lakefs_server import ServerAccess
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_object_io_benchmark_prints_its_table(lakefs_server: ServerAccess) -> None:
+def run_benchmark(server: ServerAccess, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m <module> <args>`` against the session's server, given as users give one."""
     env = {
         **os.environ,
-        "LAKEFS_ENDPOINT": lakefs_server.endpoint,
-        "LAKEFS_ACCESS_KEY_ID": lakefs_server.access_key_id,
-        "LAKEFS_SECRET_ACCESS_KEY": lakefs_server.secret_access_key,
+        "LAKEFS_ENDPOINT": server.endpoint,
+        "LAKEFS_ACCESS_KEY_ID": server.access_key_id,
+        "LAKEFS_SECRET_ACCESS_KEY": server.secret_access_key,
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.object_io", "--sizes", "1"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False
     )
+
+
+def test_object_io_benchmark_prints_its_table(lakefs_server: ServerAccess) -> None:
+    result = run_benchmark(lakefs_server, "benchmarks.object_io", "--sizes", "1")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["method", "MiB"]
@@ -36,21 +36,8 @@ def test_object_io_benchmark_prints_its_table(lakefs_server: ServerAccess) -> No
 
 
 def test_lifecycle_benchmark_smoke_run_prints_its_table(lakefs_server: ServerAccess, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "LAKEFS_ENDPOINT": lakefs_server.endpoint,
-        "LAKEFS_ACCESS_KEY_ID": lakefs_server.access_key_id,
-        "LAKEFS_SECRET_ACCESS_KEY": lakefs_server.secret_access_key,
-    }
     results = tmp_path / "lifecycle.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.lifecycle", "--smoke", "--json", str(results)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
+    result = run_benchmark(lakefs_server, "benchmarks.lifecycle", "--smoke", "--json", str(results))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert ["history", "step", "wap", "ms", "raw", "ms", "ratio", "wap", "req", "raw", "req"] in [
@@ -62,20 +49,7 @@ def test_lifecycle_benchmark_smoke_run_prints_its_table(lakefs_server: ServerAcc
 
 
 def test_trigger_benchmark_prints_its_table(lakefs_server: ServerAccess) -> None:
-    env = {
-        **os.environ,
-        "LAKEFS_ENDPOINT": lakefs_server.endpoint,
-        "LAKEFS_ACCESS_KEY_ID": lakefs_server.access_key_id,
-        "LAKEFS_SECRET_ACCESS_KEY": lakefs_server.secret_access_key,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.triggers", "--smoke"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
+    result = run_benchmark(lakefs_server, "benchmarks.triggers", "--smoke")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[1].split()[:3] == ["phase", "seconds", "requests"]
