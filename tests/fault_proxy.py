@@ -45,6 +45,10 @@ class Fault:
     # Forward the request (lakeFS applies it) but drop the client's connection
     # instead of relaying the answer: the write happened, the answer was lost.
     lose_answer: bool = False
+    # Forward the request and relay the answer's headers (its full
+    # Content-Length included) but only this many bytes of its body, then drop
+    # the connection: a download cut off mid-body.
+    truncate_body_at: int | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return self.hits < self.times and method == self.method and re.search(self.path_pattern, path) is not None
@@ -170,6 +174,10 @@ class FaultProxy:
                     self.close_connection = True
                     proxy._crash_upstream(crash)
                     return
+                if fault is not None and fault.truncate_body_at is not None:
+                    self._forward(body, cut_at=fault.truncate_body_at)
+                    self._drop()
+                    return
                 if fault is not None and fault.lose_answer:
                     self._forward(body, relay=False)
                     self._drop()
@@ -199,7 +207,7 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
 
-            def _forward(self, body: bytes, relay: bool = True) -> None:
+            def _forward(self, body: bytes, relay: bool = True, cut_at: int | None = None) -> None:
                 target = urlsplit(proxy.upstream)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding", "host")}
                 headers["Content-Length"] = str(len(body))
@@ -219,16 +227,16 @@ class FaultProxy:
                     k: v for k, v in response.getheaders() if k.lower() not in ("transfer-encoding", "connection")
                 }
                 if relay:
-                    self._respond(response.status, passed, data)
+                    self._respond(response.status, passed, data, cut_at)
 
-            def _respond(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            def _respond(self, status: int, headers: dict[str, str], data: bytes, cut_at: int | None = None) -> None:
                 self.send_response(status)
                 for key, value in headers.items():
                     if key.lower() != "content-length":
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(data if cut_at is None else data[:cut_at])
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
@@ -250,6 +258,13 @@ class FaultProxy:
     def inject_lost_answer(self, method: str, path_pattern: str, times: int = 1) -> Fault:
         """Let lakeFS apply ``times`` matching requests, then drop the connection before the answer."""
         fault = Fault(method, path_pattern, None, times, lose_answer=True)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def inject_truncated_body(self, method: str, path_pattern: str, keep: int, times: int = 1) -> Fault:
+        """Relay ``times`` matching answers with only their first ``keep`` body bytes, then drop the connection."""
+        fault = Fault(method, path_pattern, None, times, truncate_body_at=keep)
         with self._lock:
             self.faults.append(fault)
         return fault

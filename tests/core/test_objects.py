@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lakefs_wap import ConflictError, NotFoundError, objects
+from lakefs_wap import ConflictError, LakeFSWapError, NotFoundError, objects
 from tests.fault_proxy import FaultProxy
 
 
@@ -65,6 +65,42 @@ def test_download_retry_starts_over(proxy: FaultProxy, proxied, repo, tmp_path: 
     buffer = io.BytesIO()
     assert objects.download(proxied, repo.id, "main", "x.txt", buffer) == 16
     assert buffer.getvalue() == b"complete content"
+
+
+def test_a_body_cut_off_mid_download_is_fetched_again(proxy: FaultProxy, proxied, repo, tmp_path: Path) -> None:
+    content = os.urandom(3 * 1024 * 1024 + 17)
+    objects.upload(proxied, repo.id, "main", "cut.bin", content)
+    proxy.inject_truncated_body("GET", r"/objects\?path=cut.bin", keep=1024 * 1024 + 5, times=2)
+    target = tmp_path / "cut.bin"
+    assert objects.download(proxied, repo.id, "main", "cut.bin", target) == len(content)
+    assert target.read_bytes() == content
+    proxy.inject_truncated_body("GET", r"/objects\?path=cut.bin", keep=100, times=1)
+    assert bytes(objects.read_buffer(proxied, repo.id, "main", "cut.bin")) == content
+    assert len(proxy.requests_to("GET", r"/objects\?path=cut.bin")) == 5
+
+
+def test_a_body_cut_off_on_every_try_fails_and_leaves_no_file(proxy: FaultProxy, proxied, repo, tmp_path: Path) -> None:
+    objects.upload(proxied, repo.id, "main", "cut.bin", b"x" * 4096)
+    proxy.inject_truncated_body("GET", r"/objects\?path=cut.bin", keep=10, times=100)
+    target = tmp_path / "cut.bin"
+    with pytest.raises(LakeFSWapError, match=r"cut\.bin"):
+        objects.download(proxied, repo.id, "main", "cut.bin", target)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(LakeFSWapError, match=r"cut\.bin"):
+        objects.read_buffer(proxied, repo.id, "main", "cut.bin")
+    stream = io.BytesIO()
+    with pytest.raises(LakeFSWapError, match=r"cut\.bin"):
+        objects.download(proxied, repo.id, "main", "cut.bin", stream)
+
+
+def test_read_buffer_holds_the_whole_object(connection, repo) -> None:
+    content = os.urandom(2 * 1024 * 1024 + 1)
+    objects.upload(connection, repo.id, "main", "whole.bin", content)
+    assert bytes(objects.read_buffer(connection, repo.id, "main", "whole.bin")) == content
+    objects.upload(connection, repo.id, "main", "empty.bin", b"")
+    assert bytes(objects.read_buffer(connection, repo.id, "main", "empty.bin")) == b""
+    with pytest.raises(NotFoundError, match=r"object 'nope\.bin' on 'main'"):
+        objects.read_buffer(connection, repo.id, "main", "nope.bin")
 
 
 def test_if_absent_refuses_to_overwrite(connection, repo) -> None:
