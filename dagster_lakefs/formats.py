@@ -1,15 +1,16 @@
 """How asset values become objects and back: tables as parquet, text, bytes, pickle.
 
-Values go through a local temporary file, so uploads and downloads stream and
-never hold a second copy of the data in memory. The table libraries (pandas,
-polars, pyarrow) are optional: they are imported only when a value or an
-annotation asks for them.
+A value is encoded into one in-memory buffer that is sent as the request body
+as it is, and an object is read into one buffer of its size that the decoder
+reads in place: no temporary file, and no copy on either side besides the
+encoded bytes themselves (for parquet, a fraction of the table's size). The
+table libraries (pandas, polars, pyarrow) are optional: they are imported only
+when a value or an annotation asks for them.
 """
 
 import pickle
 import typing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dagster import TableColumn, TableSchema
@@ -54,64 +55,77 @@ def format_for_value(value: Any) -> Format:
 
 @dataclass(frozen=True)
 class Written:
-    """What writing a value produced, for output metadata."""
+    """What encoding a value produced: the bytes to store, and facts for output metadata."""
 
+    payload: memoryview
     rows: int | None = None
     schema: TableSchema | None = None
 
 
-def write(value: Any, fmt: Format, file: Path) -> Written:
+def write(value: Any, fmt: Format) -> Written:
     if fmt is PARQUET:
-        library = table_library(value)
-        if library == "pandas":
-            value.to_parquet(file, index=False)
-        elif library == "polars":
-            value.write_parquet(file)
-        else:
-            import pyarrow.parquet as pq
-
-            pq.write_table(value, file)
-        return _parquet_facts(file)
+        return _parquet(value)
     if fmt is TEXT:
-        file.write_text(value, encoding="utf-8")
-    elif fmt is BYTES:
-        file.write_bytes(bytes(value))
-    else:
-        with file.open("wb") as out:
-            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
-    return Written()
+        return Written(memoryview(value.encode("utf-8")))
+    if fmt is BYTES:
+        return Written(memoryview(value))
+    return Written(memoryview(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
-def _parquet_facts(file: Path) -> Written:
+def _parquet(value: Any) -> Written:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(file)
-    schema = TableSchema(columns=[TableColumn(name=f.name, type=str(f.type)) for f in parquet.schema_arrow])
-    return Written(rows=int(parquet.metadata.num_rows), schema=schema)
+    sink = pa.BufferOutputStream()
+    library = table_library(value)
+    if library == "pandas":
+        value.to_parquet(sink, index=False)
+    elif library == "polars":
+        value.write_parquet(sink)
+    else:
+        pq.write_table(value, sink)
+    payload = sink.getvalue()
+    footer = pq.ParquetFile(pa.BufferReader(payload))
+    schema = TableSchema(columns=[TableColumn(name=f.name, type=str(f.type)) for f in footer.schema_arrow])
+    return Written(memoryview(payload), rows=int(footer.metadata.num_rows), schema=schema)
 
 
-def read(file: Path, fmt: Format, annotation: Any) -> Any:
-    """Read a stored value, as the annotation of the consuming input asks when it names a table type."""
+def read(payload: memoryview, fmt: Format, annotation: Any) -> Any:
+    """Decode a stored value, as the annotation of the consuming input asks when it names a table type."""
     if fmt is PARQUET:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         library = table_library(_unwrap(annotation)) or "pandas"
+        source = pa.BufferReader(pa.py_buffer(payload))  # reads the downloaded buffer in place
+        if library == "pandas":
+            import pandas
+
+            return pandas.read_parquet(source)
+        table = pq.read_table(source)
         if library == "polars":
             import polars
 
-            return polars.read_parquet(file)
-        if library == "pyarrow":
-            import pyarrow.parquet as pq
-
-            return pq.read_table(file)
-        import pandas
-
-        return pandas.read_parquet(file)
+            return polars.from_arrow(table)
+        return table
     if fmt is TEXT:
-        return file.read_text(encoding="utf-8")
+        return str(payload, "utf-8")
     if fmt is BYTES:
-        return file.read_bytes()
-    with file.open("rb") as stored:
-        # Only objects this IO manager pickled itself, on the configured repository.
-        return pickle.load(stored)  # noqa: S301
+        return bytes(payload)
+    # Only objects this IO manager pickled itself, on the configured repository.
+    return pickle.loads(payload)  # noqa: S301
+
+
+def format_for_annotation(annotation: Any) -> Format | None:
+    """The format a value of the input's annotated type is stored in, when the type tells."""
+    inner = _unwrap(annotation)
+    if table_library(inner):
+        return PARQUET
+    if inner is str:
+        return TEXT
+    if inner is bytes:
+        return BYTES
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -9,8 +9,6 @@ Nothing reaches the target branch until the publish step merges the run.
 """
 
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +23,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from dagster_lakefs.formats import FORMATS, Format, format_for_value, read, write
+from dagster_lakefs.formats import FORMATS, Format, format_for_annotation, format_for_value, read, write
 from dagster_lakefs.resource import LakeFSResource
 from lakefs_wap import BadInputError, NotFoundError, RunBranch, objects
 from lakefs_wap.names import validate_path, validate_prefix
@@ -64,20 +62,20 @@ class LakeFSIOManager(ConfigurableIOManager):
             parts += partition_segments(partition_key, definition)
         return validate_path("/".join([self.prefix.strip("/"), *parts]))
 
-    def _run_branch(self, context: OutputContext | InputContext) -> RunBranch:
-        return self.lakefs.run_branch(context.step_context.dagster_run)
-
-    def _opened(self, context: OutputContext | InputContext, run: RunBranch) -> str:
-        """Open the run branch once per Dagster run and process; return its base commit.
+    def _run_branch(self, context: OutputContext | InputContext) -> tuple[RunBranch, str]:
+        """The Dagster run's branch, opened once per run and process, and its base commit.
 
         Every store and load needs the branch to exist, but asking lakeFS on each
-        one would cost a request or two per value.
+        one would cost a request or two per value. Opening also pins the snapshot
+        a run reads, even if it writes nothing.
         """
-        key = (os.getpid(), context.step_context.dagster_run.run_id, run.repository, run.branch)
+        dagster_run = context.step_context.dagster_run
+        run = self.lakefs.run_branch(dagster_run)
+        key = (os.getpid(), dagster_run.run_id, run.repository, run.branch)
         base = _OPENED.get(key)
         if base is None:
             base = _OPENED[key] = run.open()
-        return base
+        return run, base
 
     # ----- writing -----------------------------------------------------------------
 
@@ -88,13 +86,12 @@ class LakeFSIOManager(ConfigurableIOManager):
         fmt = format_for_value(obj)
         base_path = self._base_path(context, partition)  # validated before the branch is created
         path = f"{base_path}.{fmt.extension}"
-        run = self._run_branch(context)
-        base_commit = self._opened(context, run)
+        run, base_commit = self._run_branch(context)
         connection = run.connection
-        with tempfile.TemporaryDirectory(prefix="lakefs-io-") as scratch:
-            local = Path(scratch) / f"value.{fmt.extension}"
-            written = write(obj, fmt, local)
-            stats = objects.upload(connection, run.repository, run.branch, path, local, content_type=fmt.content_type)
+        written = write(obj, fmt)
+        stats = objects.upload(
+            connection, run.repository, run.branch, path, written.payload, content_type=fmt.content_type
+        )
         self._drop_other_formats(run, base_path, keep=path)
         metadata: dict[str, Any] = {
             # Where the value lives once the run is published: the run branch is
@@ -128,8 +125,7 @@ class LakeFSIOManager(ConfigurableIOManager):
     # ----- reading -----------------------------------------------------------------
 
     def load_input(self, context: InputContext) -> Any:
-        run = self._run_branch(context)
-        self._opened(context, run)  # pins the snapshot this run reads, even if it writes nothing
+        run, _ = self._run_branch(context)
         annotation = context.dagster_type.typing_type
         if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
             return {key: self._load(context, run, key, annotation) for key in sorted(context.asset_partition_keys)}
@@ -138,6 +134,16 @@ class LakeFSIOManager(ConfigurableIOManager):
 
     def _load(self, context: InputContext, run: RunBranch, partition: str | None, annotation: Any) -> Any:
         base_path = self._base_path(context, partition)
+        expected = format_for_annotation(annotation)
+        if expected is not None:
+            # The input's type names the format: one request when the value is there.
+            try:
+                payload = objects.read_buffer(
+                    run.connection, run.repository, run.branch, f"{base_path}.{expected.extension}"
+                )
+                return read(payload, expected, annotation)
+            except NotFoundError:
+                pass  # stored in another format (the type changed), or not at all: look
         found = stored_formats(run, base_path)
         if not found:
             raise NotFoundError(
@@ -148,10 +154,7 @@ class LakeFSIOManager(ConfigurableIOManager):
             )
         path = found[0]
         fmt: Format = FORMATS[path.rsplit(".", 1)[1]]
-        with tempfile.TemporaryDirectory(prefix="lakefs-io-") as scratch:
-            local = Path(scratch) / f"value.{fmt.extension}"
-            objects.download(run.connection, run.repository, run.branch, path, local)
-            return read(local, fmt, annotation)
+        return read(objects.read_buffer(run.connection, run.repository, run.branch, path), fmt, annotation)
 
 
 def stored_formats(run: RunBranch, base_path: str) -> list[str]:

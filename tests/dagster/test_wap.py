@@ -334,3 +334,28 @@ def test_an_outage_while_publishing_is_retryable_and_marks_nothing(
     status = run.status()
     assert status.state is RunState.COMMITTED  # no failed marker, no verdict: an outage decides nothing
     assert not [c for c in repo.branch(run.branch).log() if (c.metadata or {}).get(KEY_KIND) in ("failed", "gates")]
+
+
+def test_each_store_and_load_costs_at_most_two_requests_and_the_branch_opens_once(
+    lakefs_env, repo, dagster_instance: DagsterInstance, proxy, monkeypatch
+) -> None:
+    monkeypatch.setenv("TEST_LAKEFS_ENDPOINT", proxy.endpoint)
+    assets = [wap_defs.orders, wap_defs.order_count, wap_defs.orders_have_rows]
+
+    result = materialize(assets, resources=resources(), instance=dagster_instance)
+
+    assert result.success
+    branch = resolved_lakefs().run_branch(dagster_instance.get_run_by_id(result.run_id)).branch
+    requests = [(r.method, r.path.split("?")[0]) for r in proxy.seen]
+    on_branch = [(method, path) for method, path in requests if f"/{branch}" in path]
+    stores = [r for r in on_branch if r[0] == "POST" and r[1].endswith("/objects")]
+    listings = [r for r in on_branch if r[1].endswith("/objects/ls")]
+    reads = [r for r in on_branch if r[0] == "GET" and r[1].endswith("/objects")]
+    creates = [r for r in requests if r[0] == "POST" and r[1].endswith("/branches")]
+    # Two values stored (upload + a look for a stale other format each); the
+    # DataFrame loaded twice (asset check and order_count), each by one GET,
+    # since the input's type names the format.
+    assert (len(stores), len(listings), len(reads)) == (2, 2, 2), on_branch
+    assert len(creates) == 1, requests
+    stored = repo.branch(branch).object("dagster/orders.parquet").reader(mode="rb").read()
+    assert stored[:4] == b"PAR1"
