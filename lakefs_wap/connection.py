@@ -15,11 +15,13 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import lakefs
 import lakefs_sdk
+import urllib3
 from lakefs.client import ServerConfiguration
 from lakefs.config import ClientConfig
 from lakefs_sdk.client import LakeFSClient, _WrappedApiClient
@@ -131,10 +133,32 @@ class _RetryingApiClient(_WrappedApiClient):
         parent = super().request
 
         def attempt() -> Any:
-            return parent(method, url, query_params, headers, post_params, body, _preload_content, timeout)  # type: ignore[no-untyped-call]
+            # A fresh copy each time: the SDK deletes the multipart Content-Type
+            # from the dict it is given, and a retry with that dict would send
+            # an empty body (lakeFS then stores an empty object).
+            fresh = dict(headers) if headers is not None else None
+            return parent(method, url, query_params, fresh, post_params, body, _preload_content, timeout)  # type: ignore[no-untyped-call]
 
         path = urlsplit(url).path
         return call_with_retries(attempt, self._policy, f"{method} {path}", repeatable=is_repeatable(method, path))
+
+
+class _RedirectsOnly(urllib3.Retry):
+    """urllib3's retry bookkeeping that follows redirects but raises every failure
+    as it happened (as ``retries=False`` does, which also stops redirects)."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> _RedirectsOnly:
+        if error is not None:
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 class _InstanceServerConfiguration(ServerConfiguration):
@@ -192,8 +216,13 @@ class LakeFSConnection:
         configuration.verify_ssl = settings.verify_ssl
         configuration.proxy = settings.proxy  # type: ignore[assignment]
         # urllib3 would otherwise retry some failures silently; we retry them
-        # ourselves, with backoff and a warning that says so.
-        configuration.retries = False  # type: ignore[assignment]
+        # ourselves, with backoff and a warning that says so. Redirects are
+        # still followed: a presigned read (which the high-level SDK asks for
+        # whenever the storage supports it) answers 302 to the object store,
+        # and urllib3 drops the credentials when a redirect leaves this host.
+        configuration.retries = _RedirectsOnly(  # type: ignore[assignment]
+            total=None, connect=0, read=0, status=0, other=0, redirect=5, respect_retry_after_header=False
+        )
         configuration.connection_pool_maxsize = 16
         client = LakeFSClient(configuration)
         retrying = self._api_client = _RetryingApiClient(configuration, settings)

@@ -124,6 +124,19 @@ def test_dropped_connections_are_retried(proxy: FaultProxy, proxied, repo) -> No
     assert len(proxy.requests_to("GET", r"/branches/main$")) == 3
 
 
+@pytest.mark.parametrize("fault", [503, None], ids=["503", "dropped connection"])
+def test_an_sdk_upload_retried_sends_the_whole_body_again(fault: int | None, proxy: FaultProxy, proxied, repo) -> None:
+    # The generated SDK deletes the multipart Content-Type from the headers it
+    # is given; a retry with the same dict once sent an empty body, and lakeFS
+    # stored an empty object where the data should be.
+    content = b"id,amount\n" + b"1,9.50\n" * 1000
+    proxy.inject("POST", r"/objects\?path=retried\.csv", fault, times=1)
+    stats = proxied.sdk.objects_api.upload_object(repo.id, "main", "retried.csv", content=content)
+    assert stats.size_bytes == len(content)
+    assert bytes(proxied.sdk.objects_api.get_object(repo.id, "main", "retried.csv")) == content
+    assert len(proxy.requests_to("POST", r"/objects\?path=retried\.csv")) == 2
+
+
 def test_a_commit_retried_after_503_commits_once(proxy: FaultProxy, proxied, repo) -> None:
     repo.branch("main").object("a.txt").upload(data=b"a")
     proxy.inject("POST", r"/branches/main/commits", 503, times=1)
