@@ -2,10 +2,16 @@
 isolated homes for Airflow and Dagster.
 
 By default the session starts its own lakeFS (see ``tools/lakefs_server.py``
-for where the binary comes from). To test against a server that already runs,
-set ``LAKEFS_ENDPOINT``, ``LAKEFS_ACCESS_KEY_ID`` and
-``LAKEFS_SECRET_ACCESS_KEY``, and, unless it has a local blockstore,
-``LAKEFS_STORAGE_NAMESPACE_PREFIX`` (for example ``s3://bucket/lakefs-wap-tests``).
+for where the binary comes from) on the ``local`` backend. ``--lakefs-backend=s3``
+(or ``LAKEFS_WAP_BACKEND=s3``; ``make test-s3``) runs it as users do instead:
+metadata in PostgreSQL, objects in a real S3 server (MinIO), where presigned
+URLs work; tests marked ``s3`` run only then, and a server that cannot start
+fails the session rather than skipping it.
+
+To test against a server that already runs, set ``LAKEFS_ENDPOINT``,
+``LAKEFS_ACCESS_KEY_ID`` and ``LAKEFS_SECRET_ACCESS_KEY``, and, unless it has a
+local blockstore, ``LAKEFS_STORAGE_NAMESPACE_PREFIX`` (for example
+``s3://bucket/lakefs-wap-tests``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ import re
 import shutil
 import sys
 import tempfile
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +31,7 @@ import pytest
 
 from tests.crash_bed import CrashBed, running_crash_bed
 from tests.fault_proxy import FaultProxy
-from tools.lakefs_server import LakeFSUnavailable, LocalLakeFS, ServerAccess
+from tools.lakefs_server import BACKENDS, ServerAccess, running_lakefs, server_access_from_env
 
 # Airflow and Dagster read their homes when first imported, so these are set
 # before any test module is collected. Nothing of a developer's own
@@ -46,6 +51,30 @@ os.environ.update(
         "DAGSTER_HOME": str(DAGSTER_HOME),
     }
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--lakefs-backend",
+        choices=BACKENDS,
+        default=os.environ.get("LAKEFS_WAP_BACKEND", "local"),
+        help="what the session's own lakeFS runs on: local (default, fast) or s3 (PostgreSQL + MinIO); "
+        "default from $LAKEFS_WAP_BACKEND",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "s3: needs lakeFS on an S3 blockstore (presigned URLs); run by `make test-s3`")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--lakefs-backend") == "s3":
+        return
+    # Only ever skipped on the local backend, never because a server failed to start.
+    needs_s3 = pytest.mark.skip(reason="needs the s3 backend: `make test-s3` or --lakefs-backend=s3")
+    for item in items:
+        if item.get_closest_marker("s3") is not None:
+            item.add_marker(needs_s3)
 
 
 _exit_status: list[int] = []
@@ -80,33 +109,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os._exit(_exit_status[-1])
 
 
-def _external_server() -> ServerAccess | None:
-    endpoint = os.environ.get("LAKEFS_ENDPOINT")
-    if not endpoint:
-        return None
-    missing = [name for name in ("LAKEFS_ACCESS_KEY_ID", "LAKEFS_SECRET_ACCESS_KEY") if not os.environ.get(name)]
-    if missing:
-        raise LakeFSUnavailable(f"LAKEFS_ENDPOINT is set, so the tests use that server, but {missing} is not set")
-    try:
-        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_health", timeout=10) as response:  # noqa: S310
-            response.read()
-    except OSError as error:
-        raise LakeFSUnavailable(f"LAKEFS_ENDPOINT={endpoint} does not answer /_health: {error}") from error
-    return ServerAccess(
-        endpoint=endpoint.rstrip("/"),
-        access_key_id=os.environ["LAKEFS_ACCESS_KEY_ID"],
-        secret_access_key=os.environ["LAKEFS_SECRET_ACCESS_KEY"],
-    )
-
-
 @pytest.fixture(scope="session")
-def lakefs_server() -> Iterator[ServerAccess]:
-    """Endpoint and admin credentials of the real lakeFS server under test."""
-    external = _external_server()
+def lakefs_server(pytestconfig: pytest.Config) -> Iterator[ServerAccess]:
+    """Endpoint and admin credentials of the real lakeFS server under test, and its storage namespaces."""
+    external = server_access_from_env()
     if external is not None:
         yield external
         return
-    with LocalLakeFS() as server:
+    with running_lakefs(pytestconfig.getoption("--lakefs-backend")) as server:
         yield server.access
 
 
@@ -133,13 +143,13 @@ def unique_repository_name(hint: str) -> str:
 
 
 @pytest.fixture
-def repo(request: pytest.FixtureRequest, lakefs_client: lakefs.Client) -> Iterator[lakefs.Repository]:
+def repo(
+    request: pytest.FixtureRequest, lakefs_server: ServerAccess, lakefs_client: lakefs.Client
+) -> Iterator[lakefs.Repository]:
     """A new, empty repository with a ``main`` branch, deleted after the test."""
     name = unique_repository_name(request.node.name)
-    prefix = os.environ.get("LAKEFS_STORAGE_NAMESPACE_PREFIX", "local://")
-    namespace = prefix + name if prefix.endswith("://") else f"{prefix.rstrip('/')}/{name}"
     repository = lakefs.Repository(name, client=lakefs_client).create(
-        storage_namespace=namespace, default_branch="main"
+        storage_namespace=lakefs_server.storage_namespace(name), default_branch="main"
     )
     yield repository
     repository.delete()

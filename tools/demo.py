@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import csv
 import io
-import os
 import random
 import sys
 import uuid
@@ -34,7 +33,7 @@ from lakefs_wap import (
     objects,
 )
 from lakefs_wap.refs import iter_log
-from tools.lakefs_server import LakeFSUnavailable, LocalLakeFS, ServerAccess
+from tools.lakefs_server import LakeFSUnavailable, LocalLakeFS, ServerAccess, server_access_from_env
 
 GATES = [OnlyUnderPrefixes(["raw/"]), NoDeletions(), TableRowCount(min_rows=1)]
 
@@ -45,10 +44,10 @@ def say(message: str) -> None:
 
 @contextlib.contextmanager
 def demo_server() -> Iterator[ServerAccess]:
-    endpoint = os.environ.get("LAKEFS_ENDPOINT")
-    if endpoint:
-        say(f"Using the lakeFS server at {endpoint}")
-        yield ServerAccess(endpoint, os.environ["LAKEFS_ACCESS_KEY_ID"], os.environ["LAKEFS_SECRET_ACCESS_KEY"])
+    external = server_access_from_env()
+    if external is not None:
+        say(f"Using the lakeFS server at {external.endpoint}")
+        yield external
         return
     with LocalLakeFS() as server:
         say(f"Started a local lakeFS at {server.access.endpoint} (data in {server.workdir})")
@@ -101,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             connection = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
             repo = f"demo-{uuid.uuid4().hex[:8]}"
             connection.sdk.repositories_api.create_repository(
-                {"name": repo, "storage_namespace": f"local://{repo}", "default_branch": "main"}  # type: ignore[arg-type]
+                {"name": repo, "storage_namespace": access.storage_namespace(repo), "default_branch": "main"}  # type: ignore[arg-type]
             )
             say(f"Created repository {repo}")
             good = ingest(connection, repo, "orders-2026-11-21", rows=args.rows)

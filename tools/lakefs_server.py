@@ -2,21 +2,22 @@
 
 lakefs-wap's tests and demo talk to a real lakeFS server. This module finds a
 server binary, or builds one from the lakeFS Go module pinned in
-``tools/lakefs-build/go.mod``, and runs it on 127.0.0.1 with local metadata and
-local object storage in a temporary directory.
+``tools/lakefs-build/go.mod`` (see ``tools/go_build.py`` for where binaries
+come from: ``LAKEFS_BIN``, a ``lakefs`` on PATH, or a cached build), and runs
+it on 127.0.0.1 on one of two backends:
 
-Where the binary comes from, first match wins:
-
-1. ``LAKEFS_BIN``: a path to a lakeFS server binary;
-2. a ``lakefs`` on ``PATH``;
-3. a build cached under ``$LAKEFS_WAP_CACHE_DIR`` (default
-   ``${XDG_CACHE_HOME:-~/.cache}/lakefs-wap``), made on first use with Go.
+``local`` (the default)
+    metadata and objects in a temporary directory: starts in a second.
+``s3``
+    as users run it: KV on PostgreSQL (``tools/postgres.py``) and objects in a
+    bucket of a real S3 server, MinIO (``tools/s3_server.py``), which makes
+    presigned URLs work.
 
 Command line (``python -m tools.lakefs_server --help``)::
 
-    build   make sure a binary exists (builds it if needed) and print its path
+    build   make sure the binaries exist (builds them if needed) and print their paths
     run     start a server in the foreground and print how to connect to it
-            (``--data-dir DIR`` keeps its data for the next ``run``)
+            (``--data-dir DIR`` keeps a local backend's data for the next ``run``)
 
 Only the standard library is used, so this runs before anything is installed.
 """
@@ -24,25 +25,36 @@ Only the standard library is used, so this runs before anything is installed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import re
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from tools.go_build import PinnedGoBinary
+from tools.postgres import LocalPostgres, server_bindir
+from tools.processes import ChildProcess, LakeFSUnavailable, check_port_free, free_port, progress
+from tools.s3_server import MINIO, LocalMinIO, S3Access
+
+__all__ = ["BACKENDS", "LakeFSUnavailable", "LocalLakeFS", "S3Storage", "ServerAccess", "free_port", "running_lakefs"]
 
 BUILD_MODULE_DIR = Path(__file__).resolve().parent / "lakefs-build"
 LAKEFS_PACKAGE = "github.com/treeverse/lakefs/cmd/lakefs"
+
+# The backends a local server can run on; `local` is the fast default.
+BACKENDS = ("local", "s3")
 
 # Fixed credentials of the throw-away server's admin. They only ever guard a
 # server bound to 127.0.0.1 that lives as long as one test session.
@@ -51,17 +63,29 @@ LOCAL_SECRET_ACCESS_KEY = "lakefs-wap-local-test-secret-0123456789ab"  # noqa: S
 LOCAL_ADMIN = "lakefs-wap-admin"
 
 
-class LakeFSUnavailable(RuntimeError):
-    """No lakeFS server could be obtained or started; the message says why."""
+def _lakefs_binary() -> PinnedGoBinary:
+    # lakeFS reports a released version only when one is stamped in, and then
+    # starts a periodic audit call to an outside service. A "dev-" prefix keeps
+    # that off while the server still says which release it was built from.
+    unstamped = PinnedGoBinary(
+        "lakeFS", "lakefs", "LAKEFS_BIN", BUILD_MODULE_DIR, "github.com/treeverse/lakefs", LAKEFS_PACKAGE
+    )
+    stamp = f"-X github.com/treeverse/lakefs/pkg/version.Version=dev-{unstamped.pinned_version()}"
+    return replace(unstamped, ldflags=stamp)
 
 
 @dataclass(frozen=True)
 class ServerAccess:
-    """Where a lakeFS server listens and the credentials of its admin."""
+    """Where a lakeFS server listens, the credentials of its admin, and where its repositories store data."""
 
     endpoint: str
     access_key_id: str
     secret_access_key: str = field(repr=False)
+    # Storage namespaces are this plus the repository's name: "local://" for
+    # the local blockstore, "s3://<bucket>" (or a deeper prefix) for S3.
+    namespace_prefix: str = "local://"
+    # The S3 server behind the blockstore, when it is one this session runs.
+    s3: S3Access | None = None
 
     def as_lakectl_env(self) -> dict[str, str]:
         """The variables the lakeFS SDKs and lakectl read when given no settings."""
@@ -71,98 +95,97 @@ class ServerAccess:
             "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": self.secret_access_key,
         }
 
+    def storage_namespace(self, repository: str) -> str:
+        """The storage namespace to create ``repository`` with on this server."""
+        prefix = self.namespace_prefix
+        return prefix + repository if prefix.endswith("://") else f"{prefix.rstrip('/')}/{repository}"
+
+
+def server_access_from_env() -> ServerAccess | None:
+    """The server named by ``LAKEFS_ENDPOINT`` (and its credentials), or None to start one of our own.
+
+    ``LAKEFS_STORAGE_NAMESPACE_PREFIX`` says where its repositories store data
+    (default ``local://``, right only for a local blockstore).
+    """
+    endpoint = os.environ.get("LAKEFS_ENDPOINT")
+    if not endpoint:
+        return None
+    missing = [name for name in ("LAKEFS_ACCESS_KEY_ID", "LAKEFS_SECRET_ACCESS_KEY") if not os.environ.get(name)]
+    if missing:
+        raise LakeFSUnavailable(f"LAKEFS_ENDPOINT is set, so that server is used, but {missing} is not set")
+    try:
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/_health", timeout=10) as response:  # noqa: S310
+            response.read()
+    except OSError as error:
+        raise LakeFSUnavailable(f"LAKEFS_ENDPOINT={endpoint} does not answer /_health: {error}") from error
+    return ServerAccess(
+        endpoint=endpoint.rstrip("/"),
+        access_key_id=os.environ["LAKEFS_ACCESS_KEY_ID"],
+        secret_access_key=os.environ["LAKEFS_SECRET_ACCESS_KEY"],
+        namespace_prefix=os.environ.get("LAKEFS_STORAGE_NAMESPACE_PREFIX", "local://"),
+    )
+
 
 def pinned_version() -> str:
     """The lakeFS version required by the wrapper module, e.g. ``v1.84.0``."""
-    go_mod = (BUILD_MODULE_DIR / "go.mod").read_text()
-    match = re.search(r"^require github\.com/treeverse/lakefs (v\S+)$", go_mod, re.MULTILINE)
-    if match is None:
-        raise LakeFSUnavailable(f"{BUILD_MODULE_DIR / 'go.mod'} does not require github.com/treeverse/lakefs")
-    return match.group(1)
-
-
-def cache_dir() -> Path:
-    configured = os.environ.get("LAKEFS_WAP_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "lakefs-wap"
+    return _lakefs_binary().pinned_version()
 
 
 def cached_binary_path() -> Path:
-    return cache_dir() / f"lakefs-{pinned_version()}" / "lakefs"
+    return _lakefs_binary().cached_path()
 
 
 def find_binary() -> Path | None:
-    """An existing server binary, or None when one would have to be built."""
-    configured = os.environ.get("LAKEFS_BIN")
-    if configured:
-        path = Path(configured).expanduser()
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise LakeFSUnavailable(f"LAKEFS_BIN={configured} is not an executable file; fix or unset it")
-        return path
-    on_path = shutil.which("lakefs")
-    if on_path:
-        return Path(on_path)
-    cached = cached_binary_path()
-    return cached if cached.is_file() else None
+    """An existing lakeFS binary, or None when one would have to be built."""
+    return _lakefs_binary().find()
 
 
 def build_binary(out: Path | None = None) -> Path:
     """Build the pinned lakeFS server with Go; takes minutes on a cold module cache."""
-    out = out or cached_binary_path()
-    go = shutil.which("go")
-    if go is None:
-        raise LakeFSUnavailable(
-            "no lakeFS server binary: LAKEFS_BIN is unset, there is no `lakefs` on PATH, "
-            f"nothing is cached at {out}, and `go` is not installed to build one. "
-            "Install Go (https://go.dev/dl), or point LAKEFS_BIN at a lakeFS binary."
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Build to a temporary name and rename, so an interrupted build never
-    # leaves a half-written binary that a later run would trust.
-    partial = out.with_name(out.name + f".partial-{os.getpid()}")
-    env = dict(os.environ, CGO_ENABLED="0", GOTOOLCHAIN="local", GOFLAGS="-mod=readonly")
-    # lakeFS reports a released version only when one is stamped in, and then
-    # starts a periodic audit call to an outside service. A "dev-" prefix keeps
-    # that off while the server still says which release it was built from.
-    stamp = f"-X github.com/treeverse/lakefs/pkg/version.Version=dev-{pinned_version()}"
-    command = [go, "build", "-trimpath", "-ldflags", stamp, "-o", str(partial), LAKEFS_PACKAGE]
-    _progress(f"building lakeFS {pinned_version()} with {_go_version(go)} into {out} (minutes when cold) ...")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=BUILD_MODULE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    log_lines: list[str] = []
-    for line in process.stdout or ():
-        log_lines.append(line.rstrip())
-        if line.startswith("go: downloading"):
-            _progress("  " + line.strip())
-    status = process.wait()
-    if status != 0:
-        partial.unlink(missing_ok=True)
-        tail = "\n".join(log_lines[-30:])
-        raise LakeFSUnavailable(f"`go build {LAKEFS_PACKAGE}` failed with exit code {status}:\n{tail}")
-    partial.replace(out)
-    _progress(f"built {out} in {time.monotonic() - started:.0f}s")
-    return out
+    return _lakefs_binary().build(out)
 
 
 def ensure_binary() -> Path:
-    return find_binary() or build_binary()
+    return _lakefs_binary().ensure()
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@dataclass(frozen=True)
+class S3Storage:
+    """lakeFS's metadata in PostgreSQL and its objects in a bucket of an S3 server."""
+
+    postgres_connection_string: str = field(repr=False)
+    s3: S3Access
+
+    def lakefs_config(self) -> dict[str, Any]:
+        return {
+            "database": {"type": "postgres", "postgres": {"connection_string": self.postgres_connection_string}},
+            "blockstore": {
+                "type": "s3",
+                "s3": {
+                    "endpoint": self.s3.endpoint,
+                    "force_path_style": True,
+                    "region": self.s3.region,
+                    # MinIO has one region; asking the bucket for its own is a wasted call.
+                    "discover_bucket_region": False,
+                    "credentials": {
+                        "access_key_id": self.s3.access_key_id,
+                        "secret_access_key": self.s3.secret_access_key,
+                    },
+                },
+            },
+        }
+
+    @property
+    def namespace_prefix(self) -> str:
+        return f"s3://{self.s3.bucket}"
 
 
 class LocalLakeFS:
     """A lakeFS server process on 127.0.0.1, alive inside a ``with`` block.
 
-    Everything it stores lives under ``workdir`` (a fresh temporary directory
-    unless given), which is removed on exit when this object created it.
+    Everything it keeps on disk lives under ``workdir`` (a fresh temporary
+    directory unless given), which is removed on exit when this object created
+    it; with ``storage`` its metadata and objects live in those servers instead.
     ``kill()`` ends the server the way a crash does and ``restart()`` brings
     it back on the same data and the same port, so clients keep their endpoint.
     """
@@ -173,20 +196,24 @@ class LocalLakeFS:
         *,
         port: int | None = None,
         workdir: Path | None = None,
+        storage: S3Storage | None = None,
         startup_timeout: float = 60.0,
     ) -> None:
         self.binary = binary or ensure_binary()
         self.port = port or free_port()
         self._owns_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="lakefs-wap-server-"))
+        self.storage = storage
         self.startup_timeout = startup_timeout
         self.access = ServerAccess(
             endpoint=f"http://127.0.0.1:{self.port}",
             access_key_id=LOCAL_ACCESS_KEY_ID,
             secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+            namespace_prefix=storage.namespace_prefix if storage else "local://",
+            s3=storage.s3 if storage else None,
         )
         self.log_path = self.workdir / "lakefs.log"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process = ChildProcess("lakeFS", self.log_path)
         # kill() and restart() may come from other threads (a crash-injecting
         # proxy, a restart timer) than the one that started the server.
         self._lock = threading.RLock()
@@ -206,9 +233,7 @@ class LocalLakeFS:
     def config_yaml(self) -> str:
         # JSON is valid YAML, and writing it avoids depending on a YAML library.
         # lakeFS parses its configuration strictly: an unknown key stops it.
-        import json
-
-        config = {
+        config: dict[str, Any] = {
             "listen_address": f"127.0.0.1:{self.port}",
             "logging": {"format": "text", "level": "INFO"},
             "database": {"type": "local", "local": {"path": str(self.workdir / "metadata")}},
@@ -223,6 +248,8 @@ class LocalLakeFS:
                 "secret_access_key": self.access.secret_access_key,
             },
         }
+        if self.storage is not None:
+            config.update(self.storage.lakefs_config())
         return json.dumps(config, indent=2)
 
     def _encrypt_secret_key(self) -> str:
@@ -246,140 +273,152 @@ class LocalLakeFS:
         with self._lock:
             if self.is_running():
                 raise LakeFSUnavailable(f"lakeFS is already running at {self.access.endpoint}")
-            self._check_port_free()
+            check_port_free(self.port, "lakeFS")
             self.workdir.mkdir(parents=True, exist_ok=True)
             config_path = self.workdir / "config.yaml"
             config_path.write_text(self.config_yaml())
-            with self.log_path.open("ab") as log:
-                self._process = subprocess.Popen(
-                    [str(self.binary), "run", "--config", str(config_path)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    # Its own process group, so Ctrl-C in a terminal reaches only
-                    # us and we stop the server in order.
-                    start_new_session=True,
-                )
+            config_path.chmod(0o600)  # it holds the database's and the S3 server's credentials
+            self._process.start([str(self.binary), "run", "--config", str(config_path)], cwd=self.workdir)
+            health_url = f"{self.access.endpoint}/_health"
             try:
-                self._wait_healthy()
+                self._process.wait_until(
+                    lambda: _answers_200(health_url), timeout=self.startup_timeout, waiting_for=f"answer {health_url}"
+                )
+                if self.storage is not None:
+                    self._set_up_admin()
             except BaseException:
                 self.stop()
                 raise
 
-    def _check_port_free(self) -> None:
-        # Otherwise the health check could pass against whatever listens
-        # there, and a restart would seem to work while the data is elsewhere.
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", self.port))
-            except OSError as error:
-                raise LakeFSUnavailable(
-                    f"port {self.port} on 127.0.0.1 is taken ({error.strerror}): is another server running there? "
-                    "Stop it or choose another port."
-                ) from None
+    def _set_up_admin(self) -> None:
+        """Create the admin through the setup API, as a user's first visit would.
+
+        lakeFS applies ``installation.*`` from the config only on a local
+        database; on PostgreSQL the API does it, once (409 on a restart).
+        """
+        body = json.dumps(
+            {
+                "username": LOCAL_ADMIN,
+                "key": {
+                    "access_key_id": self.access.access_key_id,
+                    "secret_access_key": self.access.secret_access_key,
+                },
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310
+            f"{self.access.endpoint}/api/v1/setup_lakefs",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+                return
+        except urllib.error.HTTPError as error:
+            if error.code == 409:
+                return
+            detail = error.read()[:500]
+            raise LakeFSUnavailable(
+                f"lakeFS refused to set up its admin: HTTP {error.code} {detail!r}\n{self.log_tail()}"
+            ) from None
 
     def kill(self) -> None:
         """End the server with SIGKILL, as a crash would, and wait until it is gone. The data stays."""
         with self._lock:
-            self._end_process(graceful=False)
+            self._process.end(stop_signal=None)
 
     def restart(self) -> None:
         """Start the server again on the same data and port (killing it first if it still runs)."""
         with self._lock:
-            self._end_process(graceful=False)
+            self._process.end(stop_signal=None)
             self.start()
-
-    def _wait_healthy(self) -> None:
-        process = self._process
-        if process is None:
-            raise LakeFSUnavailable("lakeFS was not started")
-        deadline = time.monotonic() + self.startup_timeout
-        health_url = f"{self.access.endpoint}/_health"
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise LakeFSUnavailable(
-                    f"lakeFS exited with code {process.returncode} while starting.\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(health_url, timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.02)
-        raise LakeFSUnavailable(
-            f"lakeFS did not answer {health_url} within {self.startup_timeout:.0f}s.\n{self.log_tail()}"
-        )
 
     @property
     def pid(self) -> int | None:
         """The server process's id, while one was started and not yet ended."""
-        return self._process.pid if self._process is not None else None
+        return self._process.pid
 
     def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._process.is_running()
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no server log was written)"
-        tail = "\n".join(text.splitlines()[-lines:])
-        return f"last {lines} lines of {self.log_path}:\n{tail}"
+        return self._process.log_tail(lines)
 
     def stop(self) -> None:
         """Stop the server in order; remove its data if this object made the directory."""
         with self._lock:
-            self._end_process(graceful=True)
+            self._process.end(stop_signal=signal.SIGTERM, timeout=15)
             if self._owns_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def _end_process(self, *, graceful: bool) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            if graceful:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                    return
-                except subprocess.TimeoutExpired:
-                    pass
-            process.kill()
-        process.wait()
+
+def _answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            return int(response.status) == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
-def _go_version(go: str) -> str:
-    result = subprocess.run([go, "version"], capture_output=True, text=True, check=False)
-    return result.stdout.strip() or "go (version unknown)"
+@contextmanager
+def running_lakefs(
+    backend: str = "local", *, port: int | None = None, workdir: Path | None = None
+) -> Iterator[LocalLakeFS]:
+    """A local lakeFS on ``backend`` (one of ``BACKENDS``) with the servers it needs, all stopped on exit.
+
+    ``workdir`` keeps a local backend's data; the s3 backend's servers always start empty.
+    """
+    if backend not in BACKENDS:
+        raise LakeFSUnavailable(f"unknown lakeFS backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend != "local" and workdir is not None:
+        raise LakeFSUnavailable("only the local backend keeps its data; the s3 backend's servers are temporary")
+    with ExitStack() as stack:
+        storage = None
+        if backend == "s3":
+            postgres = stack.enter_context(LocalPostgres())
+            s3 = stack.enter_context(LocalMinIO())
+            storage = S3Storage(postgres.connection_string, s3.access)
+        yield stack.enter_context(LocalLakeFS(port=port, workdir=workdir, storage=storage))
 
 
-def _progress(message: str) -> None:
-    print(f"[lakefs-server] {message}", file=sys.stderr, flush=True)
+def ensure_backend(backend: str) -> list[Path]:
+    """Make sure everything ``backend`` runs on is here (building what Go can build); their paths."""
+    found = [ensure_binary()]
+    if backend == "s3":
+        found += [MINIO.ensure(), server_bindir() / "postgres"]
+    return found
 
 
 def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.lakefs_server", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get("LAKEFS_WAP_BACKEND", "local"),
+        help="local: data in a directory; s3: PostgreSQL + MinIO (default: $LAKEFS_WAP_BACKEND or local)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="make sure a lakeFS binary exists and print its path")
+    commands.add_parser("build", help="make sure the backend's binaries exist and print their paths")
     run = commands.add_parser("run", help="run a local lakeFS in the foreground until interrupted")
     run.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
     run.add_argument(
         "--data-dir",
         type=Path,
-        help="keep the server's data here and reuse it on the next run (default: a temporary directory, removed)",
+        help="keep a local backend's data here and reuse it on the next run (default: a temporary directory, removed)",
     )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            print(ensure_binary())
+            for path in ensure_backend(args.backend):
+                print(path)
             return 0
         data_dir = args.data_dir.resolve() if args.data_dir else None
-        with LocalLakeFS(port=args.port, workdir=data_dir) as server:
+        with running_lakefs(args.backend, port=args.port, workdir=data_dir) as server:
+            s3 = server.access.s3
+            if s3 is not None:
+                progress(f"objects in bucket {s3.bucket} of {s3.endpoint}; metadata in PostgreSQL")
             kept = "kept" if args.data_dir else "removed on exit"
-            _progress(f"lakeFS is up at {server.access.endpoint} (data in {server.workdir}, {kept}); Ctrl-C stops it")
+            progress(f"lakeFS is up at {server.access.endpoint} (data in {server.workdir}, {kept}); Ctrl-C stops it")
             for name, value in server.access.as_lakectl_env().items():
                 print(f"export {name}={value}", flush=True)
             try:
@@ -387,10 +426,10 @@ def _main(argv: list[str] | None = None) -> int:
                     time.sleep(1)
             except KeyboardInterrupt:
                 pass
-            _progress("stopping")
+            progress("stopping")
         return 0
     except LakeFSUnavailable as error:
-        _progress(f"error: {error}")
+        progress(f"error: {error}")
         return 1
 
 
