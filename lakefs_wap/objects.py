@@ -10,6 +10,7 @@ that cannot rewind is sent once, without retries).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -18,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -28,6 +28,7 @@ import lakefs_sdk.exceptions as sdk
 import urllib3
 from lakefs_sdk.rest import RESTResponse
 
+from lakefs_wap import presign as presigned
 from lakefs_wap.connection import LakeFSConnection
 from lakefs_wap.errors import BadInputError, ConflictError, LakeFSWapError, translated
 from lakefs_wap.limits import check_object_metadata
@@ -80,6 +81,12 @@ def _check_source(source: object, path: str, branch: str) -> None:
             "local file path or a binary stream (b'' writes an empty object).",
             ref=branch,
         )
+    if isinstance(source, io.TextIOBase):
+        raise BadInputError(
+            f"cannot upload a text stream to '{path}' on branch '{branch}': its length in characters is not "
+            "its length in bytes. Open the file in binary mode ('rb'), or pass the text itself as a str.",
+            ref=branch,
+        )
     if isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)) or callable(getattr(source, "read", None)):
         return
     raise BadInputError(
@@ -106,6 +113,7 @@ def upload(
     content_type: str | None = None,
     metadata: Mapping[str, str] | None = None,
     if_absent: bool = False,
+    presign: bool = False,
 ) -> lakefs_sdk.ObjectStats:
     """Stage ``source`` at ``path`` on ``branch``: bytes, text (UTF-8), a local file path, or a binary stream.
 
@@ -115,6 +123,10 @@ def upload(
 
     ``if_absent`` makes the write fail with a conflict when the path already
     has an object (lakeFS's ``If-None-Match: *``).
+
+    ``presign`` sends the bytes straight to the object store by a presigned
+    URL (then links them: three requests), falling back to the path through
+    lakeFS where that cannot work (``lakefs_wap.presign``).
     """
     validate_repository(repository)
     validate_branch(branch)
@@ -140,13 +152,17 @@ def upload(
             if not isinstance(body, (bytes, memoryview)):
                 body.seek(start)
 
+        def sendable() -> Any:
+            # Buffers go as they are (urllib3 sends any buffer, though its
+            # annotation names bytes only); streams exactly as long as announced.
+            return body if in_memory or length is None else _exactly(body, length, path)  # type: ignore[arg-type]
+
         def send() -> Any:
             response = connection.api.rest_client.pool_manager.request(
                 "POST",
                 url,
                 headers=_headers(connection, resource, "POST", extra),
-                # urllib3 sends any buffer as it is (its annotation names bytes only).
-                body=body,  # type: ignore[arg-type]
+                body=sendable(),
                 timeout=_timeout(connection),
                 preload_content=True,
             )
@@ -160,7 +176,24 @@ def upload(
                 ref=branch,
                 missing=f"repository '{repository}' and branch '{branch}'",
             ):
-                response = call_with_retries(send, policy, f"POST {resource}", before_retry=rewind)
+                stats = None
+                if presign and rewindable and presigned.supported(connection):
+                    stats = presigned.upload(
+                        connection,
+                        repository,
+                        branch,
+                        path,
+                        sendable(),
+                        length,
+                        content_type=extra["Content-Type"],
+                        metadata=metadata or {},
+                        if_absent=if_absent,
+                        rewind=rewind,
+                        timeout=_timeout(connection),
+                    )
+                if stats is None:
+                    response = call_with_retries(send, policy, f"POST {resource}", before_retry=rewind)
+                    stats = lakefs_sdk.ObjectStats(**json.loads(response.data))
         except LakeFSWapError as error:
             if if_absent and error.status == 412:
                 raise ConflictError(
@@ -172,7 +205,34 @@ def upload(
                     server_message=error.server_message,
                 ) from error
             raise
-    return lakefs_sdk.ObjectStats(**json.loads(response.data))
+    return stats
+
+
+def _exactly(stream: IO[bytes], length: int, path: str) -> Iterator[bytes]:
+    """The announced ``length`` bytes of ``stream``, no more and no fewer.
+
+    A stream that grows or shrinks while it is sent (a file still being
+    written) must fail the upload: sending the surplus would leave bytes on the
+    kept-alive connection that the server reads as the start of the next
+    request, and a short body would leave the server waiting.
+    """
+    left = length
+    while left > 0:
+        chunk = stream.read(min(CHUNK_SIZE, left))
+        if not chunk:
+            raise BadInputError(
+                f"the source of '{path}' ended after {length - left} of the {length} bytes it had when the "
+                "upload started: was the file changed while it was uploaded?"
+            )
+        left -= len(chunk)
+        # Look for a surplus before the last chunk goes out: the server must
+        # never receive a complete body for an upload that fails.
+        if left <= 0 and stream.read(1):
+            raise BadInputError(
+                f"the source of '{path}' has more than the {length} bytes it had when the upload started: "
+                "was the file still being written? Upload it once it is complete."
+            )
+        yield chunk
 
 
 def _timeout(connection: LakeFSConnection) -> Any:
@@ -187,8 +247,13 @@ def download(
     destination: os.PathLike[str] | str | IO[bytes],
     *,
     chunk_size: int = CHUNK_SIZE,
+    presign: bool = False,
 ) -> int:
-    """Stream an object to a local file (written atomically) or a binary stream; return bytes written."""
+    """Stream an object to a local file (written atomically) or a binary stream; return bytes written.
+
+    ``presign`` reads the bytes straight from the object store by a presigned
+    URL, falling back to the path through lakeFS where that cannot work.
+    """
     validate_repository(repository)
     validate_ref(ref)
     validate_path(path)
@@ -200,17 +265,23 @@ def download(
         handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(handle, "wb") as stream:
-                written = _download_into(connection, repository, ref, path, stream, chunk_size)
+                written = _download_into(connection, repository, ref, path, stream, chunk_size, presign)
             os.replace(partial, target)
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
         return written
-    return _download_into(connection, repository, ref, path, destination, chunk_size)
+    return _download_into(connection, repository, ref, path, destination, chunk_size, presign)
 
 
 def _download_into(
-    connection: LakeFSConnection, repository: str, ref: str, path: str, stream: IO[bytes], chunk_size: int
+    connection: LakeFSConnection,
+    repository: str,
+    ref: str,
+    path: str,
+    stream: IO[bytes],
+    chunk_size: int,
+    presign: bool,
 ) -> int:
     rewindable = _seekable(stream)
     start = stream.tell() if rewindable else 0
@@ -228,10 +299,12 @@ def _download_into(
         _check_complete(response, written)
         return written
 
-    return _fetch_object(connection, repository, ref, path, copy, rewind if rewindable else None)
+    return _fetch_object(connection, repository, ref, path, copy, rewind if rewindable else None, presign)
 
 
-def read_buffer(connection: LakeFSConnection, repository: str, ref: str, path: str) -> memoryview:
+def read_buffer(
+    connection: LakeFSConnection, repository: str, ref: str, path: str, *, presign: bool = False
+) -> memoryview:
     """A whole object in memory, read straight into one buffer of its size (no copies on the way).
 
     For objects a parser wants whole (parquet, say) without a temporary file;
@@ -244,7 +317,7 @@ def read_buffer(connection: LakeFSConnection, repository: str, ref: str, path: s
     def fill(response: Any) -> memoryview:
         length = _content_length(response)
         if length is None:  # no length announced: gather the chunks, then join them once
-            collected = BytesIO()
+            collected = io.BytesIO()
             buffer = memoryview(bytearray(CHUNK_SIZE))
             while count := _read_into(response, buffer):
                 collected.write(buffer[:count])
@@ -256,7 +329,7 @@ def read_buffer(connection: LakeFSConnection, repository: str, ref: str, path: s
         _check_complete(response, filled)
         return whole
 
-    return _fetch_object(connection, repository, ref, path, fill, rewind=lambda: None)
+    return _fetch_object(connection, repository, ref, path, fill, lambda: None, presign)
 
 
 _Result = TypeVar("_Result")
@@ -269,6 +342,7 @@ def _fetch_object(
     path: str,
     consume: Callable[[Any], _Result],
     rewind: Callable[[], None] | None,
+    presign: bool,
 ) -> _Result:
     """GET an object and hand the open response to ``consume``; a failed try is
     repeated from the start after ``rewind`` (never, when ``rewind`` is None)."""
@@ -276,21 +350,29 @@ def _fetch_object(
     url = f"{connection.settings.api_url}{resource}?{urlencode({'path': path})}"
     policy = connection.settings.retry if rewind is not None else RetryPolicy.never()
 
+    # Asked once, outside the retries: a retry after a presigned body broke off
+    # goes through lakeFS (``transfer_failed`` switches presigning off).
+    presign = presign and presigned.supported(connection)
+
     def fetch() -> _Result:
-        response = connection.api.rest_client.pool_manager.request(
-            "GET",
-            url,
-            headers=_headers(connection, resource, "GET", {"Accept": "application/octet-stream"}),
-            timeout=_timeout(connection),
-            preload_content=False,
-        )
+        headers = _headers(connection, resource, "GET", {"Accept": "application/octet-stream"})
+        response = None
+        if presign and presigned.supported(connection):
+            response = presigned.open_download(connection, repository, url, headers, _timeout(connection))
+        from_store = response is not None
+        if response is None:
+            response = connection.api.rest_client.pool_manager.request(
+                "GET", url, headers=headers, timeout=_timeout(connection), preload_content=False
+            )
         try:
             if not 200 <= response.status < 300:
                 response.read()
                 _check(response)
             return consume(response)
-        except BaseException:
+        except BaseException as error:
             response.close()  # a half-read body must not go back to the pool for the next request
+            if from_store and isinstance(error, presigned.UNREACHABLE):
+                presigned.transfer_failed(connection, repository, error)
             raise
         finally:
             response.release_conn()

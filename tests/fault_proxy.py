@@ -126,6 +126,9 @@ class FaultProxy:
     faults: list[Fault] = field(default_factory=list)
     seen: list[SeenRequest] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
+    # (old, new) text replaced in every answer's headers and body: e.g. to point
+    # the presigned URLs lakeFS hands out at an object store that is not there.
+    rewrites: list[tuple[str, str]] = field(default_factory=list)
     health_path: str = "/_health"
 
     def __post_init__(self) -> None:
@@ -226,6 +229,9 @@ class FaultProxy:
                 passed = {
                     k: v for k, v in response.getheaders() if k.lower() not in ("transfer-encoding", "connection")
                 }
+                for old, new in list(proxy.rewrites):
+                    data = data.replace(old.encode(), new.encode())
+                    passed = {k: v.replace(old, new) for k, v in passed.items()}
                 if relay:
                     self._respond(response.status, passed, data, cut_at)
 

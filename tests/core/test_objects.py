@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lakefs_wap import ConflictError, LakeFSWapError, NotFoundError, objects
+from lakefs_wap import BadInputError, ConflictError, LakeFSWapError, NotFoundError, objects
 from tests.fault_proxy import FaultProxy
 
 
@@ -144,3 +144,64 @@ def test_bulk_upload_reports_each_failure_and_keeps_the_rest(connection, repo, t
     listed = {o.path for o in repo.branch("main").objects(prefix="raw/batch/")}
     assert len(listed) == 40
     assert "raw/batch/part=3/39.csv" in listed
+
+
+def test_presign_on_storage_that_cannot_presign_falls_back_asking_once_per_connection(
+    proxy: FaultProxy, proxied, repo, tmp_path: Path
+) -> None:
+    if proxied.sdk.internal_api.get_storage_config().pre_sign_support:
+        pytest.skip("the storage presigns: tests/core/test_presign.py covers this backend")
+    proxy.seen.clear()
+    objects.upload(proxied, repo.id, "main", "a.bin", b"first", presign=True)
+    objects.upload(proxied, repo.id, "main", "b.bin", io.BytesIO(b"second"), presign=True)
+    assert objects.download(proxied, repo.id, "main", "a.bin", tmp_path / "a.bin", presign=True) == 5
+    assert bytes(objects.read_buffer(proxied, repo.id, "main", "b.bin", presign=True)) == b"second"
+    assert (tmp_path / "a.bin").read_bytes() == b"first"
+    # The local blockstore cannot presign: asked once, then every transfer goes
+    # through lakeFS (one request each) without trying a presigned URL.
+    seen = [(r.method, r.path.split("?")[0]) for r in proxy.seen]
+    assert seen.count(("GET", "/api/v1/config/storage")) == 1, seen
+    assert not [r for r in proxy.seen if "presign=true" in r.path or "/staging/" in r.path]
+    assert len(seen) == 5, seen
+
+
+def test_a_text_stream_is_refused_before_anything_is_sent(proxy: FaultProxy, proxied, repo) -> None:
+    proxy.seen.clear()
+    with pytest.raises(BadInputError, match="binary mode"):
+        objects.upload(proxied, repo.id, "main", "t.txt", io.StringIO("héllo wörld"))
+    assert proxy.seen == []
+
+
+class _Growing(io.BytesIO):
+    """A file still being written: more bytes appear after its size was taken."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        if not chunk and not getattr(self, "grown", False):
+            self.grown = True
+            position = self.tell()
+            self.write(b"appended later")
+            self.seek(position)
+            return super().read(size)
+        return chunk
+
+
+class _Shrinking(io.BytesIO):
+    """A file truncated while it is read."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(min(size if size is not None and size >= 0 else 10, 10)) if self.tell() < 10 else b""
+
+
+@pytest.mark.parametrize("stream", [_Growing(b"x" * 100), _Shrinking(b"y" * 100)], ids=["grows", "shrinks"])
+def test_a_source_that_changes_size_mid_upload_fails_and_the_connection_stays_sound(
+    stream: io.BytesIO, connection, repo
+) -> None:
+    with pytest.raises(BadInputError, match="the upload started"):
+        objects.upload(connection, repo.id, "main", "moving.bin", stream)
+    # Nothing half-sent lingers on a pooled connection: the next requests are answered correctly.
+    for attempt in range(3):
+        objects.upload(connection, repo.id, "main", f"after-{attempt}.bin", b"fine")
+        assert objects.read_bytes(connection, repo.id, "main", f"after-{attempt}.bin") == b"fine"
+    with pytest.raises(NotFoundError):
+        objects.stat(connection, repo.id, "main", "moving.bin")
