@@ -48,7 +48,7 @@ def format_for_value(value: Any) -> Format:
         return PARQUET
     if isinstance(value, str):
         return TEXT
-    if isinstance(value, (bytes, bytearray)):
+    if isinstance(value, (bytes, bytearray, memoryview)):
         return BYTES
     return PICKLE
 
@@ -79,7 +79,9 @@ def _parquet(value: Any) -> Written:
     sink = pa.BufferOutputStream()
     library = table_library(value)
     if library == "pandas":
-        value.to_parquet(sink, index=False)
+        # pandas' default keeps an index that carries data (named, or not a
+        # plain 0..n-1 range) and stores a range index as metadata only.
+        value.to_parquet(sink)
     elif library == "polars":
         value.write_parquet(sink)
     else:
@@ -98,11 +100,13 @@ def read(payload: memoryview, fmt: Format, annotation: Any) -> Any:
 
         library = table_library(_unwrap(annotation)) or "pandas"
         source = pa.BufferReader(pa.py_buffer(payload))  # reads the downloaded buffer in place
-        if library == "pandas":
-            import pandas
-
-            return pandas.read_parquet(source)
         table = pq.read_table(source)
+        del source, payload  # the encoded bytes are not needed any more: let them go before converting
+        if library == "pandas":
+            # Frees each Arrow column as it becomes a pandas one, so the peak is
+            # about one DataFrame, not a DataFrame and a table (same frame as
+            # pandas.read_parquet gives, index and dtypes included).
+            return table.to_pandas(self_destruct=True, split_blocks=True)
         if library == "polars":
             import polars
 

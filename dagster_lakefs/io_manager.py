@@ -37,6 +37,11 @@ class LakeFSIOManager(ConfigurableIOManager):
 
     lakefs: ResourceDependency[LakeFSResource]
     prefix: str = Field(default="dagster", description="path prefix of asset objects in the repository")
+    presign: bool = Field(
+        default=False,
+        description="move bytes straight to and from the object store by presigned URLs "
+        "(falls back to lakeFS where that cannot work)",
+    )
 
     def setup_for_execution(self, context: Any) -> None:
         try:
@@ -90,7 +95,13 @@ class LakeFSIOManager(ConfigurableIOManager):
         connection = run.connection
         written = write(obj, fmt)
         stats = objects.upload(
-            connection, run.repository, run.branch, path, written.payload, content_type=fmt.content_type
+            connection,
+            run.repository,
+            run.branch,
+            path,
+            written.payload,
+            content_type=fmt.content_type,
+            presign=self.presign,
         )
         self._drop_other_formats(run, base_path, keep=path)
         metadata: dict[str, Any] = {
@@ -138,10 +149,7 @@ class LakeFSIOManager(ConfigurableIOManager):
         if expected is not None:
             # The input's type names the format: one request when the value is there.
             try:
-                payload = objects.read_buffer(
-                    run.connection, run.repository, run.branch, f"{base_path}.{expected.extension}"
-                )
-                return read(payload, expected, annotation)
+                return read(self._fetch(run, f"{base_path}.{expected.extension}"), expected, annotation)
             except NotFoundError:
                 pass  # stored in another format (the type changed), or not at all: look
         found = stored_formats(run, base_path)
@@ -154,7 +162,12 @@ class LakeFSIOManager(ConfigurableIOManager):
             )
         path = found[0]
         fmt: Format = FORMATS[path.rsplit(".", 1)[1]]
-        return read(objects.read_buffer(run.connection, run.repository, run.branch, path), fmt, annotation)
+        return read(self._fetch(run, path), fmt, annotation)
+
+    def _fetch(self, run: RunBranch, path: str) -> memoryview:
+        # Handed straight to ``read``, which lets go of it once decoded: no
+        # other reference may keep the encoded bytes alive while the value is built.
+        return objects.read_buffer(run.connection, run.repository, run.branch, path, presign=self.presign)
 
 
 def stored_formats(run: RunBranch, base_path: str) -> list[str]:

@@ -359,3 +359,31 @@ def test_each_store_and_load_costs_at_most_two_requests_and_the_branch_opens_onc
     assert len(creates) == 1, requests
     stored = repo.branch(branch).object("dagster/orders.parquet").reader(mode="rb").read()
     assert stored[:4] == b"PAR1"
+
+
+def test_values_round_trip_whole_index_and_buffers_included(
+    lakefs_env, repo, dagster_instance: DagsterInstance
+) -> None:
+    from dagster import asset
+
+    indexed = pd.DataFrame({"v": [1, 2]}, index=pd.Index(["x", "y"], name="k"))
+
+    @asset
+    def keyed() -> pd.DataFrame:
+        return indexed
+
+    @asset
+    def raw_view() -> memoryview:
+        return memoryview(b"\x00binary\xff")
+
+    @asset
+    def seen(keyed: pd.DataFrame, raw_view: bytes) -> str:
+        assert keyed.equals(indexed), keyed
+        assert list(keyed.index) == ["x", "y"]
+        assert keyed.index.name == "k"
+        return raw_view.hex()
+
+    result = materialize([keyed, raw_view, seen], resources=resources(), instance=dagster_instance)
+
+    assert result.success
+    assert result.output_for_node("seen") == b"\x00binary\xff".hex()
