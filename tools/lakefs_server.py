@@ -413,6 +413,9 @@ def _main(argv: list[str] | None = None) -> int:
                 print(path)
             return 0
         data_dir = args.data_dir.resolve() if args.data_dir else None
+        # A background run is stopped with SIGTERM (SIGINT is ignored there):
+        # end it the way Ctrl-C does, so the servers it started stop with it.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         with running_lakefs(args.backend, port=args.port, workdir=data_dir) as server:
             s3 = server.access.s3
             if s3 is not None:
