@@ -16,23 +16,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tools.lakefs_server import LocalLakeFS, ServerAccess
+from tools.lakefs_server import ServerAccess, running_lakefs, server_access_from_env
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("lakefs-wap", "lakefs-sdk", "lakefs", "urllib3")
+PACKAGES = ("lakefs-wap", "lakefs-sdk", "lakefs", "lakefs-spec", "urllib3", "dagster", "pandas", "pyarrow")
 _API_PATH = "/api/v1"
 
 
 @contextmanager
 def lakefs_server(data_dir: Path | None = None) -> Iterator[ServerAccess]:
     """The server named by LAKEFS_ENDPOINT/LAKEFS_ACCESS_KEY_ID/LAKEFS_SECRET_ACCESS_KEY,
-    or a local one started for the block (its data kept in ``data_dir`` when given)."""
-    if os.environ.get("LAKEFS_ENDPOINT"):
-        yield ServerAccess(
-            os.environ["LAKEFS_ENDPOINT"], os.environ["LAKEFS_ACCESS_KEY_ID"], os.environ["LAKEFS_SECRET_ACCESS_KEY"]
-        )
+    or one started for the block on the backend LAKEFS_WAP_BACKEND names (``local`` by
+    default, its data kept in ``data_dir`` when given; ``s3``: PostgreSQL and MinIO),
+    whose data is removed when the block ends."""
+    external = server_access_from_env()
+    if external is not None:
+        yield external
         return
-    with LocalLakeFS(workdir=data_dir) as server:
+    with running_lakefs(os.environ.get("LAKEFS_WAP_BACKEND", "local"), workdir=data_dir) as server:
         yield server.access
 
 
@@ -79,6 +80,35 @@ class RequestLog:
         segments = [self.aliases.get(segment, _generic(segment)) for segment in path.split("/")]
         keys = sorted({key for key, _ in parse_qsl(parts.query, keep_blank_values=True)})
         return f"{method} {'/'.join(segments)}" + (f"?{'&'.join(keys)}" if keys else "")
+
+
+class RequestCount:
+    """HTTP requests sent by anything in this process since ``count_requests()``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def count_requests() -> RequestCount:
+    """Count every request this process sends, whichever client sends it.
+
+    The generated SDK, the high-level ``lakefs`` package, lakefs-spec and
+    lakefs-wap all end in ``urllib3``'s ``HTTPConnectionPool.urlopen``, once per
+    request on the wire (a retry or redirect calls it again). For benchmark
+    child processes, which measure one client each.
+    """
+    import urllib3.connectionpool
+
+    counter = RequestCount()
+    pool = urllib3.connectionpool.HTTPConnectionPool
+    send = pool.urlopen
+
+    def urlopen(self: Any, *args: Any, **kwargs: Any) -> Any:
+        counter.count += 1
+        return send(self, *args, **kwargs)
+
+    pool.urlopen = urlopen  # type: ignore[method-assign]
+    return counter
 
 
 def _generic(segment: str) -> str:

@@ -24,7 +24,7 @@ machine is noisy: read the medians, not single runs).
     .venv/bin/python -m benchmarks.lifecycle --smoke                # tiny: H = 5, one repetition
 
 Starts its own lakeFS unless LAKEFS_ENDPOINT/LAKEFS_ACCESS_KEY_ID/
-LAKEFS_SECRET_ACCESS_KEY name one (repositories use ``local://`` storage).
+LAKEFS_SECRET_ACCESS_KEY name one (with LAKEFS_STORAGE_NAMESPACE_PREFIX for non-local storage).
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def raw_side(access: ServerAccess, endpoint: str | None = None, proxy: FaultProx
 # ----- histories ---------------------------------------------------------------------
 
 
-def build_history(client: LakeFSClient, repository: str, length: int) -> tuple[str, float]:
+def build_history(client: LakeFSClient, repository: str, namespace: str, length: int) -> tuple[str, float]:
     """Give ``repository``'s main ``length`` commits (one small object each); reuse a finished build.
 
     Returns how the history came about and the seconds spent building. An
@@ -238,7 +238,7 @@ def build_history(client: LakeFSClient, repository: str, length: int) -> tuple[s
     except NotFoundException:
         client.repositories_api.create_repository(
             lakefs_sdk.RepositoryCreation(  # type: ignore[call-arg]
-                name=repository, storage_namespace=f"local://{repository}", default_branch="main"
+                name=repository, storage_namespace=namespace, default_branch="main"
             )
         )
     try:
@@ -308,7 +308,7 @@ def proxy_check(access: ServerAccess, repository: str) -> list[str]:
 def measure_history(access: ServerAccess, length: int, repeat: int) -> dict[str, Any]:
     raw = raw_client(access)
     repository = f"lifecycle-h{length}"
-    how, build_seconds = build_history(raw, repository, length)
+    how, build_seconds = build_history(raw, repository, access.storage_namespace(repository), length)
     _progress(f"history {length}: {how}")
     commits_before = count_commits(raw, repository)
     sides: list[Side] = [wap_side(access), raw_side(access)]

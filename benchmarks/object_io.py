@@ -1,14 +1,20 @@
-"""Object I/O throughput and memory: lakefs-wap streaming vs. the SDKs' in-memory paths.
+"""Object bytes in and out of lakeFS: lakefs-wap vs. curl, the generated SDK, the
+high-level ``lakefs`` package and lakefs-spec, side by side.
 
-Each measurement runs in a fresh child process, so its peak RSS (ru_maxrss)
-is its own. Prints a table; asserts nothing (timings on shared machines are
-noisy, read them as orders of magnitude).
+Every measurement runs in a fresh child process (curl in its own), in an order
+rotated each repetition; the table gives medians, throughput relative to curl
+(the plain HTTP client: what the link and server allow), requests counted at
+urllib3, and peak memory growth over the process's baseline (for curl, its
+whole peak RSS). Prints a table and writes JSON; asserts nothing.
 
-    .venv/bin/python -m benchmarks.object_io               # 64 and 256 MiB
-    .venv/bin/python -m benchmarks.object_io --sizes 1024  # sizes in MiB
+    .venv/bin/python -m benchmarks.object_io                 # 1024 MiB, 5 repetitions
+    .venv/bin/python -m benchmarks.object_io --sizes 64 256 --repeat 7
+    .venv/bin/python -m benchmarks.object_io --smoke         # 1 MiB, one repetition
 
-Starts its own lakeFS unless LAKEFS_ENDPOINT/LAKEFS_ACCESS_KEY_ID/
-LAKEFS_SECRET_ACCESS_KEY name one.
+Starts its own lakeFS (on PostgreSQL and MinIO with LAKEFS_WAP_BACKEND=s3, where the
+presigned rows run too) unless LAKEFS_ENDPOINT/LAKEFS_ACCESS_KEY_ID/LAKEFS_SECRET_ACCESS_KEY
+name one. Every upload row writes a new object: a run needs about
+(upload rows x repetitions + 1) x size of free disk, given back when its own server stops.
 """
 
 from __future__ import annotations
@@ -16,98 +22,274 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from tools.lakefs_server import LocalLakeFS, ServerAccess
+from benchmarks.environment import count_requests, describe_machine, lakefs_server, machine_facts
+from tools.lakefs_server import ServerAccess
 
-METHODS = {
-    "lakefs_wap.objects.upload (streamed file)": "wap_upload",
-    "lakefs_wap.objects.download (streamed)": "wap_download",
-    "lakefs_sdk objects_api.upload_object (bytes)": "sdk_upload",
-    "lakefs_sdk objects_api.get_object (bytes)": "sdk_download",
-}
+SOURCE_PATH = "bench/source.bin"
+CHUNK = 1024 * 1024
 
 
-def child(method: str, repo: str, file: str) -> None:
-    """Run one measurement in this (child) process and print JSON.
+@dataclass(frozen=True)
+class Method:
+    label: str
+    name: str
+    direction: str  # "download" or "upload"
 
-    The connection comes from the LAKECTL_* environment, so the secret never
-    appears on a command line.
+
+METHODS = [
+    Method("curl -> file", "curl_download", "download"),
+    Method("lakefs_wap.objects.download -> file", "wap_download", "download"),
+    Method("lakefs_wap.objects.read_buffer -> memory", "wap_read_buffer", "download"),
+    Method("lakefs_sdk get_object -> bytes", "sdk_download", "download"),
+    Method("lakefs reader -> file", "hl_download", "download"),
+    Method("lakefs-spec get_file -> file", "spec_download", "download"),
+    Method("lakefs_wap.objects.download presign=True", "wap_download_presign", "download"),
+    Method("lakefs reader pre_sign=True -> file", "hl_download_presign", "download"),
+    Method("curl -T file (streamed)", "curl_upload", "upload"),
+    Method("lakefs_wap.objects.upload <- file", "wap_upload", "upload"),
+    Method("lakefs_sdk upload_object <- bytes", "sdk_upload", "upload"),
+    Method("lakefs writer <- file", "hl_upload", "upload"),
+    Method("lakefs-spec put_file <- file", "spec_upload", "upload"),
+    Method("lakefs_wap.objects.upload presign=True", "wap_upload_presign", "upload"),
+    Method("lakefs writer pre_sign=True <- file", "hl_upload_presign", "upload"),
+]
+BASELINE = {"download": "curl_download", "upload": "curl_upload"}
+
+
+def child(method: str, repository: str, file: str) -> None:
+    """One measurement in this fresh process; prints JSON.
+
+    The connection comes from the LAKECTL_* environment, so the secret is on no command line.
     """
     import resource
 
-    from lakefs_wap import connect, objects
+    from lakefs_wap import connect
 
     connection = connect()
-    connection.whoami()  # warm the pool, so it is not timed
+    target = f"bench/{method}-{uuid.uuid4().hex[:8]}.bin"
+    out = f"{file}.{method}.out"
+    log = count_requests()
+    run = _prepare(method, connection, repository, file, target, out)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    size = os.path.getsize(file)
+    mark = log.count
     started = time.perf_counter()
-    if method == "wap_upload":
-        objects.upload(connection, repo, "main", "bench/wap.bin", Path(file))
-    elif method == "wap_download":
-        objects.download(connection, repo, "main", "bench/source.bin", file + ".out")
-    elif method == "sdk_upload":
-        data = Path(file).read_bytes()
-        connection.sdk.objects_api.upload_object(repo, "main", "bench/sdk.bin", content=data)
-    elif method == "sdk_download":
-        data = bytes(connection.sdk.objects_api.get_object(repo, "main", "bench/source.bin"))
-        assert len(data) == size
+    run()
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "peak_mib": peak / 1024, "growth_mib": (peak - baseline) / 1024}))
+    if method.startswith("curl"):
+        # curl's own peak is not measurable from here: the forked child's
+        # pre-exec copy of this Python process sets the children's high-water mark.
+        requests, growth_kib = 1, float("nan")
+    else:
+        requests, growth_kib = log.count - mark, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline
+    size = os.path.getsize(file)
+    if method.endswith("download") and method not in ("sdk_download",):
+        assert os.path.getsize(out) == size, f"{method} wrote {os.path.getsize(out)} of {size} bytes"
+    Path(out).unlink(missing_ok=True)
+    if method.endswith("upload"):
+        stored = connection.sdk.objects_api.stat_object(repository, "main", target).size_bytes
+        assert stored == size, f"{method} stored {stored} of {size} bytes"
+    print(json.dumps({"seconds": elapsed, "requests": requests, "growth_mib": growth_kib / 1024}))
 
 
-def measure(access: ServerAccess, sizes_mib: list[int]) -> list[tuple[str, int, float, float, float]]:
+def _prepare(method: str, connection: Any, repository: str, file: str, target: str, out: str) -> Any:
+    """The measured call, with its client built and warmed (one small request) beforehand."""
+    settings = connection.settings
+    object_url = f"{settings.api_url}/repositories/{repository}"
+    if method.startswith("curl"):
+        if method == "curl_download":
+            url = f"{object_url}/refs/main/objects?path={SOURCE_PATH}"
+            arguments = ["-o", out, url]
+        else:
+            url = f"{object_url}/branches/main/objects?path={target}"
+            arguments = ["-X", "POST", "-H", "Content-Type: application/octet-stream", "-T", file, url]
+        credentials = f'user = "{settings.access_key_id}:{settings.secret_access_key}"\n'
+
+        def curl() -> None:
+            subprocess.run(  # noqa: S603 - fixed arguments; credentials go through stdin, not argv
+                ["curl", "--silent", "--show-error", "--fail", "--config", "-", *arguments],  # noqa: S607
+                input=credentials.encode(),
+                check=True,
+            )
+
+        return curl
+    connection.whoami()
+    from lakefs_wap import objects
+
+    if method.startswith("wap_download"):
+        presign = method.endswith("presign")
+        return lambda: objects.download(connection, repository, "main", SOURCE_PATH, out, presign=presign)
+    if method == "wap_read_buffer":
+
+        def read_buffer() -> None:
+            Path(out).write_bytes(b"")  # nothing to compare on disk: the buffer's size is checked
+            buffer = objects.read_buffer(connection, repository, "main", SOURCE_PATH)
+            assert buffer.nbytes == os.path.getsize(file)
+
+        return read_buffer
+    if method.startswith("wap_upload"):
+        presign = method.endswith("presign")
+        return lambda: objects.upload(connection, repository, "main", target, Path(file), presign=presign)
+    if method == "sdk_download":
+        return lambda: connection.sdk.objects_api.get_object(repository, "main", SOURCE_PATH)
+    if method == "sdk_upload":
+        return lambda: connection.sdk.objects_api.upload_object(
+            repository, "main", target, content=Path(file).read_bytes()
+        )
+    if method.startswith("hl_"):
+        import lakefs
+
+        client = lakefs.Client(
+            host=settings.endpoint, username=settings.access_key_id, password=settings.secret_access_key
+        )
+        branch = lakefs.Repository(repository, client=client).branch("main")
+        branch.get_commit()
+        # The package presigns by itself whenever the storage can; the plain
+        # rows ask it not to, so they measure the path through lakeFS.
+        pre_sign = method.endswith("presign")
+        if method.startswith("hl_download"):
+
+            def hl_download() -> None:
+                reader = branch.object(SOURCE_PATH).reader(mode="rb", pre_sign=pre_sign)
+                with reader, open(out, "wb") as sink:
+                    shutil.copyfileobj(reader, sink, CHUNK)  # type: ignore[misc]  # lakefs reader is untyped
+
+            return hl_download
+
+        def hl_upload() -> None:
+            writer = branch.object(target).writer(mode="wb", pre_sign=pre_sign)
+            with writer, open(file, "rb") as source:
+                shutil.copyfileobj(source, writer, CHUNK)
+
+        return hl_upload
+    from lakefs_spec import LakeFSFileSystem
+
+    fs = LakeFSFileSystem(
+        host=settings.endpoint, username=settings.access_key_id, password=settings.secret_access_key, pre_sign=False
+    )
+    fs.ls(f"{repository}/main/bench/")
+    if method == "spec_download":
+        return lambda: fs.get_file(f"{repository}/main/{SOURCE_PATH}", out)
+    return lambda: fs.put_file(file, f"{repository}/main/{target}")
+
+
+def measure(access: ServerAccess, sizes_mib: list[int], repeat: int) -> list[dict[str, Any]]:
     from lakefs_wap import ConnectionSettings, connect, objects
 
     connection = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
-    rows = []
+    env = {**os.environ, **access.as_lakectl_env()}
+    presigns = bool(connection.sdk.internal_api.get_storage_config().pre_sign_support)
+    results = []
     with tempfile.TemporaryDirectory(prefix="lakefs-wap-bench-") as scratch:
         for size in sizes_mib:
-            repo = f"bench-{uuid.uuid4().hex[:8]}"
+            repository = f"bench-{uuid.uuid4().hex[:8]}"
             connection.sdk.repositories_api.create_repository(
-                {"name": repo, "storage_namespace": f"local://{repo}", "default_branch": "main"}  # type: ignore[arg-type]
+                {
+                    "name": repository,
+                    "storage_namespace": access.storage_namespace(repository),
+                    "default_branch": "main",
+                }  # type: ignore[arg-type]
             )
             file = Path(scratch) / f"{size}.bin"
             with file.open("wb") as out:
                 for _ in range(size):
-                    out.write(os.urandom(1024 * 1024))
-            objects.upload(connection, repo, "main", "bench/source.bin", file)
-            for label, method in METHODS.items():
-                command = [sys.executable, "-m", "benchmarks.object_io", "--child", method, repo, str(file)]
-                env = {**os.environ, **access.as_lakectl_env()}
-                result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)  # noqa: S603
-                values = json.loads(result.stdout.strip().splitlines()[-1])
-                rows.append((label, size, values["seconds"], values["peak_mib"], values["growth_mib"]))
+                    out.write(os.urandom(CHUNK))
+            objects.upload(connection, repository, "main", SOURCE_PATH, file)
+            methods = [m for m in METHODS if presigns or not m.name.endswith("presign")]
+            samples: dict[str, list[dict[str, float]]] = {m.name: [] for m in methods}
+            failures: dict[str, list[str]] = {}
+            for repetition in range(repeat):
+                turn = repetition % len(methods)
+                for method in methods[turn:] + methods[:turn]:
+                    command = [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.object_io",
+                        "--child",
+                        method.name,
+                        repository,
+                        str(file),
+                    ]
+                    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
+                    if done.returncode != 0:
+                        # Reported in the table, not fatal: a client that cannot move
+                        # the object at all is a result too.
+                        reason = (done.stderr.strip().splitlines() or ["no output"])[-1][:120]
+                        failures.setdefault(method.name, []).append(reason)
+                        print(f"{method.name} failed: {reason}", file=sys.stderr)
+                        continue
+                    samples[method.name].append(json.loads(done.stdout.strip().splitlines()[-1]))
             file.unlink()
-    return rows
+            results.append({"size_mib": size, "repeat": repeat, "samples": samples, "failures": failures})
+    return results
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        f"{'method':<42} {'MiB':>6} {'seconds':>8} {'MiB/s':>8} {'vs curl':>8} {'requests':>8} {'RSS growth MiB':>15}"
+    ]
+    for result in results:
+        size = result["size_mib"]
+        medians = {
+            name: {key: statistics.median(s[key] for s in samples) for key in ("seconds", "requests", "growth_mib")}
+            for name, samples in result["samples"].items()
+            if samples
+        }
+        for method in METHODS:
+            failed = result["failures"].get(method.name)
+            if failed:
+                lines.append(f"{method.label:<42} {size:>6} failed {len(failed)} of {result['repeat']}: {failed[-1]}")
+            if method.name not in medians:
+                continue  # failed every time, or a presign row on storage that cannot presign
+            row = medians[method.name]
+            baseline = medians[BASELINE[method.direction]]["seconds"]
+            lines.append(
+                f"{method.label:<42} {size:>6} {row['seconds']:>8.3f} {size / row['seconds']:>8.1f} "
+                f"{baseline / row['seconds']:>7.2f}x {row['requests']:>8.0f} {_mib(row['growth_mib']):>15}"
+            )
+    return lines
+
+
+def _mib(value: float) -> str:
+    return "-" if value != value else f"{value:.0f}"  # NaN: not measured
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256], help="object sizes in MiB")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1024], help="object sizes in MiB")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="1 MiB, one repetition")
+    parser.add_argument(
+        "--json", type=Path, default=Path(tempfile.gettempdir()) / "lakefs-wap-bench" / "object_io.json"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    if os.environ.get("LAKEFS_ENDPOINT"):
-        access = ServerAccess(
-            os.environ["LAKEFS_ENDPOINT"], os.environ["LAKEFS_ACCESS_KEY_ID"], os.environ["LAKEFS_SECRET_ACCESS_KEY"]
-        )
-        rows = measure(access, args.sizes)
-    else:
-        with LocalLakeFS() as server:
-            rows = measure(server.access, args.sizes)
-    print(f"{'method':<46} {'MiB':>6} {'seconds':>8} {'MiB/s':>8} {'peak RSS MiB':>13} {'RSS growth MiB':>15}")
-    for label, size, seconds, peak, growth in rows:
-        print(f"{label:<46} {size:>6} {seconds:>8.2f} {size / seconds:>8.1f} {peak:>13.0f} {growth:>15.0f}")
+    sizes, repeat = ([1], 1) if args.smoke else (args.sizes, args.repeat)
+    with lakefs_server() as access:
+        results = measure(access, sizes, repeat)
+        from lakefs_wap import ConnectionSettings, connect
+
+        version = connect(
+            ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key)
+        ).server_version()
+    facts = machine_facts(version)
+    for line in [*describe_machine(facts), *table(results)]:
+        print(line)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"machine": facts, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

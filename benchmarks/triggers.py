@@ -28,8 +28,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.environment import lakefs_server
 from tests.fault_proxy import FaultProxy
-from tools.lakefs_server import LocalLakeFS, ServerAccess
+from tools.lakefs_server import ServerAccess
 
 HEARTBEAT = 0.005
 
@@ -69,7 +70,7 @@ async def measure(
     direct = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
     repo = f"bench-{uuid.uuid4().hex[:8]}"
     direct.sdk.repositories_api.create_repository(
-        {"name": repo, "storage_namespace": f"local://{repo}", "default_branch": "main"}  # type: ignore[arg-type]
+        {"name": repo, "storage_namespace": access.storage_namespace(repo), "default_branch": "main"}  # type: ignore[arg-type]
     )
     names = [f"watched-{index}" for index in range(branches)]
     baselines = {name: operations.create_branch(direct, repo, name, "main") for name in names}
@@ -176,16 +177,11 @@ def main() -> None:
     if args.smoke:
         args.triggers, args.branches, args.interval, args.steady = 20, 2, 0.2, 1.0
     # Airflow reads its home on import: keep a developer's ~/airflow out of it.
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="lakefs-wap-bench-airflow-"))
-    quiet_trigger_logs()
-    if os.environ.get("LAKEFS_ENDPOINT"):
-        access = ServerAccess(
-            os.environ["LAKEFS_ENDPOINT"], os.environ["LAKEFS_ACCESS_KEY_ID"], os.environ["LAKEFS_SECRET_ACCESS_KEY"]
-        )
-        result = run(access, args.triggers, args.branches, args.interval, args.steady)
-    else:
-        with LocalLakeFS() as server:
-            result = run(server.access, args.triggers, args.branches, args.interval, args.steady)
+    with tempfile.TemporaryDirectory(prefix="lakefs-wap-bench-airflow-") as airflow_home:
+        os.environ.setdefault("AIRFLOW_HOME", airflow_home)
+        quiet_trigger_logs()
+        with lakefs_server() as access:
+            result = run(access, args.triggers, args.branches, args.interval, args.steady)
     print(
         f"{result['triggers']} commit triggers on {result['branches']} branches, {result['interval_s']} s interval, "
         f"{result['shared_polls_while_waiting']} shared polls, {result['pool_threads']} pool threads, "

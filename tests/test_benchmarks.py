@@ -26,13 +26,38 @@ def run_benchmark(server: ServerAccess, module: str, *args: str) -> subprocess.C
     )
 
 
-def test_object_io_benchmark_prints_its_table(lakefs_server: ServerAccess) -> None:
-    result = run_benchmark(lakefs_server, "benchmarks.object_io", "--sizes", "1")
+def test_object_io_benchmark_prints_its_table(lakefs_server: ServerAccess, tmp_path: Path) -> None:
+    results = tmp_path / "object_io.json"
+    result = run_benchmark(lakefs_server, "benchmarks.object_io", "--smoke", "--json", str(results))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0].split()[:2] == ["method", "MiB"]
-    assert len(lines) == 5
-    assert lakefs_server.secret_access_key not in result.stdout + result.stderr
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["method", "MiB"])
+    rows = [line.split() for line in lines[header + 1 :]]
+    assert len(rows) == 11
+    assert all(row[-2].isdigit() for row in rows)  # every method's requests were counted
+    assert results.is_file()
+    assert lakefs_server.secret_access_key not in result.stdout + result.stderr + results.read_text()
+
+
+def test_io_manager_benchmark_prints_its_table(lakefs_server: ServerAccess, tmp_path: Path) -> None:
+    results = tmp_path / "io_manager.json"
+    result = run_benchmark(lakefs_server, "benchmarks.io_manager", "--smoke", "--json", str(results))
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line[:36].strip(): line[36:].split()
+        for line in result.stdout.splitlines()
+        if line.startswith(("raw:", "LakeFS"))
+    }
+    assert set(rows) == {
+        "raw: get_object + pd.read_parquet",
+        "LakeFSIOManager.load_input",
+        "raw: to_parquet + upload_object",
+        "LakeFSIOManager.handle_output",
+    }
+    assert rows["LakeFSIOManager.load_input"][2] == "1"  # requests per typed load
+    assert rows["LakeFSIOManager.handle_output"][2] == "2"  # upload + the look for a stale format
+    assert results.is_file()
+    assert lakefs_server.secret_access_key not in result.stdout + result.stderr + results.read_text()
 
 
 def test_lifecycle_benchmark_smoke_run_prints_its_table(lakefs_server: ServerAccess, tmp_path: Path) -> None:
