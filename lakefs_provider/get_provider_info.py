@@ -24,9 +24,33 @@ OPERATOR_MODULES = [
     "lakefs_provider.operators.download_operator",
     "lakefs_provider.operators.get_object_operator",
     "lakefs_provider.operators.get_commit_operator",
+    "lakefs_provider.operators.create_symlink_operator",
+    "lakefs_provider.operators.with_metadata_operator",
+    "lakefs_provider.operators.quality_gate_operator",
+    "lakefs_provider.operators.run_branch_operators",
 ]
 SENSOR_MODULES = ["lakefs_provider.sensors.commit_sensor", "lakefs_provider.sensors.file_sensor"]
 TRIGGER_MODULES = ["lakefs_provider.triggers.commit_trigger", "lakefs_provider.triggers.file_trigger"]
+HOOK_MODULES = ["lakefs_provider.hooks.lakefs_hook"]
+LINK_CLASSES = ["lakefs_provider.links.lakefs_link.LakeFSLink"]
+
+_FORM_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "port"],
+    "relabeling": {
+        "host": "lakeFS endpoint",
+        "login": "Access key ID",
+        "password": "Secret access key",
+    },
+    "placeholders": {
+        "host": "https://lakefs.example.com",
+        "login": "AKIAIOSFODNN7EXAMPLE",
+    },
+}
+
+
+def connection_form_behaviour() -> dict[str, Any]:
+    """The form's field behaviour in the shape hooks returned it before Airflow 3.2 read provider info."""
+    return {key.replace("-", "_"): value for key, value in _FORM_BEHAVIOUR.items()}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -42,28 +66,17 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["software"],
             }
         ],
-        "hooks": [{"integration-name": INTEGRATION, "python-modules": ["lakefs_provider.hooks.lakefs_hook"]}],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": HOOK_MODULES}],
         "operators": [{"integration-name": INTEGRATION, "python-modules": OPERATOR_MODULES}],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": SENSOR_MODULES}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": TRIGGER_MODULES}],
-        "extra-links": ["lakefs_provider.links.lakefs_link.LakeFSLink"],
+        "extra-links": LINK_CLASSES,
         "connection-types": [
             {
                 "connection-type": "lakefs",
                 "hook-class-name": "lakefs_provider.hooks.lakefs_hook.LakeFSHook",
                 "hook-name": "lakeFS",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
-                    "relabeling": {
-                        "host": "lakeFS endpoint",
-                        "login": "Access key ID",
-                        "password": "Secret access key",
-                    },
-                    "placeholders": {
-                        "host": "https://lakefs.example.com",
-                        "login": "AKIAIOSFODNN7EXAMPLE",
-                    },
-                },
+                "ui-field-behaviour": _FORM_BEHAVIOUR,
                 "conn-fields": {
                     "verify_ssl": {
                         "label": "Verify TLS certificates",

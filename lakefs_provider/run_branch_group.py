@@ -35,8 +35,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from airflow.sdk import TaskGroup, XComArg
-
 from lakefs_provider.hooks.lakefs_hook import LakeFSHook
 from lakefs_provider.operators.quality_gate_operator import LakeFSQualityGateOperator
 from lakefs_provider.operators.run_branch_operators import (
@@ -48,6 +46,7 @@ from lakefs_provider.operators.run_branch_operators import (
     LakeFSPublishRunBranchOperator,
     check_run_branch_arguments,
 )
+from lakefs_provider.version_compat import TaskGroup, XComArg
 from lakefs_wap.gates import Gate, validate_gates
 
 

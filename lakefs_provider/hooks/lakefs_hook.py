@@ -16,24 +16,24 @@ provider's hook, so DAGs and custom operators written against it keep working.
 from __future__ import annotations
 
 import functools
-import io
 import json
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import IO, Any, TypeVar
 
-import lakefs_sdk
-from airflow.sdk import BaseHook
-
-from lakefs_provider.version_compat import AirflowNotFoundException, mask_secret
-from lakefs_wap import ConnectionSettings, LakeFSConnection, RetryPolicy, connect, objects, operations
+from lakefs_provider.hooks.results import ObjectContent, ObjectStatsDict, UploadedObject
+from lakefs_provider.hooks.sdk_client import HookConnection
+from lakefs_provider.version_compat import AirflowNotFoundException, BaseHook, mask_secret
+from lakefs_wap import ConnectionSettings, LakeFSConnection, RetryPolicy, __version__, connect, objects, operations
 from lakefs_wap.errors import (
     AuthenticationError,
     BadInputError,
     EndpointNotLakeFSError,
     LakeFSWapError,
     ServerUnavailableError,
+    translated,
 )
+from lakefs_wap.names import validate_branch, validate_prefix, validate_repository
 from lakefs_wap.refs import iter_log
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -154,6 +154,19 @@ def name_the_connection(error: LakeFSWapError, conn_id: str, endpoint: str) -> L
     )
 
 
+def create_symlink_file(connection: LakeFSConnection, repo: str, branch: str, location: str | None = None) -> str:
+    """Have lakeFS write the symlink manifests of ``branch`` (of ``location``, a path prefix, if given)."""
+    validate_repository(repo)
+    validate_branch(branch)
+    if location:
+        validate_prefix(location, what="symlink location")
+    with translated(
+        action=f"create symlink files for '{branch}'", repository=repo, ref=branch, missing=f"branch '{branch}'"
+    ):
+        answer = connection.sdk.internal_api.create_symlink_file(repo, branch, location=location or None)
+    return str(answer.location)
+
+
 def _pick(primary: str | None, alias: str | None, *, names: str) -> str:
     value = primary if primary is not None else alias
     if value is None:
@@ -165,13 +178,17 @@ class LakeFSHook(BaseHook):
     """Talks to lakeFS through the Airflow connection ``lakefs_conn_id``.
 
     ``get_conn()`` returns the core ``LakeFSConnection`` (shared per process),
-    which operators hand to ``lakefs_wap`` calls.
+    which operators hand to ``lakefs_wap`` calls, and which also has the API
+    groups of the generated client (``branches_api``, ``objects_api``...) that
+    airflow-provider-lakefs's ``get_conn()`` returned.
     """
 
     conn_name_attr = "lakefs_conn_id"
     default_conn_name = "lakefs_default"
     conn_type = "lakefs"
     hook_name = "lakeFS"
+    # The X-Lakefs-Client header every request carries.
+    client_id = f"lakefs-wap/{__version__}"
 
     def __init__(self, lakefs_conn_id: str = default_conn_name) -> None:
         super().__init__()
@@ -193,8 +210,28 @@ class LakeFSHook(BaseHook):
             raise missing_connection(lakefs_conn_id) from error
         return settings_from_connection(connection)
 
-    def get_conn(self) -> LakeFSConnection:
-        return connect(self.settings())
+    def get_conn(self) -> HookConnection:
+        return HookConnection(connect(self.settings()))
+
+    def get_base_url(self) -> str:
+        """The lakeFS endpoint of the connection, with its scheme (``http://`` when none is given)."""
+        return self.settings().endpoint
+
+    @staticmethod
+    def get_ui_field_behaviour() -> dict[str, Any]:
+        """The connection form for Airflow before 3.2, which reads it from the hook."""
+        from lakefs_provider.get_provider_info import connection_form_behaviour
+
+        return connection_form_behaviour()
+
+    @staticmethod
+    def get_connection_form_widgets() -> dict[str, Any]:
+        """The connection form's extra fields for Airflow before 3.2: the provider info's ``conn-fields``."""
+        from lakefs_provider.get_provider_info import get_provider_info
+        from lakefs_provider.version_compat import connection_form_widgets
+
+        (lakefs_type,) = get_provider_info()["connection-types"]
+        return connection_form_widgets(lakefs_type["conn-fields"])
 
     def test_connection(self) -> tuple[bool, str]:
         """What ``airflow connections test`` and the UI's Test button call."""
@@ -228,8 +265,9 @@ class LakeFSHook(BaseHook):
     def commit(self, repo: str, branch: str, msg: str, metadata: Mapping[str, Any] | None = None) -> str:
         return str(operations.commit(self.get_conn(), repo, branch, msg, metadata).id)
 
-    def upload(self, repo: str, branch: str, path: str, content: bytes | str | IO[bytes]) -> lakefs_sdk.ObjectStats:
-        return objects.upload(self.get_conn(), repo, branch, path, content)
+    def upload(self, repo: str, branch: str, path: str, content: bytes | str | IO[bytes]) -> UploadedObject:
+        """Stage ``content`` at ``path``; return its physical address, with its stats as attributes."""
+        return UploadedObject(objects.upload(self.get_conn(), repo, branch, path, content))
 
     def merge(
         self, repo: str, source_ref: str, destination_branch: str, msg: str, metadata: Mapping[str, Any] | None = None
@@ -247,12 +285,18 @@ class LakeFSHook(BaseHook):
         for commit in iter_log(self.get_conn(), repo, ref, page_size=size):
             yield operations.commit_as_dict(commit)
 
-    def stat_object(self, repo: str, ref: str, path: str) -> lakefs_sdk.ObjectStats:
-        return objects.stat(self.get_conn(), repo, ref, path)
+    def stat_object(self, repo: str, ref: str, path: str) -> ObjectStatsDict:
+        """The object's stats: a dict whose keys also read as attributes."""
+        return ObjectStatsDict.of(objects.stat(self.get_conn(), repo, ref, path))
 
-    def get_object(self, repo: str, ref: str, path: str) -> IO[bytes]:
-        """A readable binary file of a (small) object, read into memory."""
-        return io.BytesIO(objects.read_bytes(self.get_conn(), repo, ref, path))
+    def get_object(self, repo: str, ref: str, path: str) -> ObjectContent:
+        """A (small) object's content, read into memory: bytes that also have ``read()``."""
+        return ObjectContent(objects.read_bytes(self.get_conn(), repo, ref, path))
+
+    def create_symlink_file(self, repo: str, branch: str, location: str | None = None) -> str:
+        """Write Hive-style symlink manifests of ``branch`` (under ``location``, a path prefix,
+        if given) to the repository's storage namespace; return where lakeFS wrote them."""
+        return create_symlink_file(self.get_conn(), repo, branch, location)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

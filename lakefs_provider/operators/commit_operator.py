@@ -4,11 +4,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
-from lakefs_provider.operators._base import WithAirflowMetadata
+from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
 from lakefs_wap import NothingToCommitError, operations
 
 
-class LakeFSCommitOperator(WithAirflowMetadata):
+class LakeFSCommitOperator(WithLakeFSMetadataOperator):
     """Commit what is staged on ``branch``, with ``msg`` and ``metadata``.
 
     Returns (XCom) the commit id. The commit records the Airflow run (dag id,
@@ -55,3 +55,8 @@ class LakeFSCommitOperator(WithAirflowMetadata):
         self.log.info("Committed %s on '%s' in '%s'", commit.id, self.branch, self.repo)
         self.link_to_commit(context, self.repo, commit.id)
         return str(commit.id)
+
+
+# The name airflow-provider-lakefs gave this operator before 0.42, which the
+# Airflow page of the lakeFS documentation still shows.
+CommitOperator = LakeFSCommitOperator

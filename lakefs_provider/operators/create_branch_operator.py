@@ -30,3 +30,8 @@ class LakeFSCreateBranchOperator(LakeFSBaseOperator):
         head = operations.create_branch(self.connection, self.repo, self.branch, self.source_branch)
         self.link_to_branch(context, self.repo, self.branch)
         return head
+
+
+# The name airflow-provider-lakefs gave this operator before 0.42, which the
+# Airflow page of the lakeFS documentation still shows.
+CreateBranchOperator = LakeFSCreateBranchOperator

@@ -4,11 +4,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
-from lakefs_provider.operators._base import WithAirflowMetadata
+from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
 from lakefs_wap import BadInputError, ServerUnavailableError, operations
 
 
-class LakeFSMergeOperator(WithAirflowMetadata):
+class LakeFSMergeOperator(WithLakeFSMetadataOperator):
     """Merge ``source_ref`` into ``destination_branch``.
 
     Returns (XCom) the merge commit id. ``strategy`` is ``"dest-wins"`` or
@@ -78,3 +78,8 @@ class LakeFSMergeOperator(WithAirflowMetadata):
         self.log.info("Merged '%s' into '%s': %s", self.source_ref, self.destination_branch, merge_id)
         self.link_to_commit(context, self.repo, merge_id)
         return merge_id
+
+
+# The name airflow-provider-lakefs gave this operator before 0.42, which the
+# Airflow page of the lakeFS documentation still shows.
+MergeOperator = LakeFSMergeOperator

@@ -4,11 +4,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
-from lakefs_provider.operators._base import WithAirflowMetadata
+from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
 from lakefs_wap.revert import revert_commit
 
 
-class LakeFSRevertOperator(WithAirflowMetadata):
+class LakeFSRevertOperator(WithLakeFSMetadataOperator):
     """Revert the changes of ``ref`` (a commit, tag or branch head) on ``branch``.
 
     Returns (XCom) the revert commit id. For a merge commit ``parent_number``

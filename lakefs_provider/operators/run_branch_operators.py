@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
-from lakefs_provider.operators._base import WithAirflowMetadata
+from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
 from lakefs_provider.version_compat import AirflowFailException
 from lakefs_wap import RunBranch, RunState, RunStateError, operations
 from lakefs_wap.names import validate_branch, validate_repository
@@ -59,7 +59,7 @@ def airflow_run_id(context: Any) -> str:
     return f"{ti.dag_id}/{ti.run_id}"
 
 
-class _RunBranchStep(WithAirflowMetadata):
+class _RunBranchStep(WithLakeFSMetadataOperator):
     template_fields: Sequence[str] = ("repo", "source_branch", "target_branch", "prefix", "lakefs_conn_id")
 
     def __init__(
@@ -261,10 +261,13 @@ class LakeFSCleanupRunBranchOperator(_RunBranchStep):
 
     def _failed_tasks(self, context: Any) -> list[str]:
         ti = context["ti"]
-        get_task_states = getattr(ti, "get_task_states", None)
-        if get_task_states is None:  # Airflow 3.0
+        if self.task_group_id is None or self.dag is None:
             return []
-        states = get_task_states(dag_id=ti.dag_id, task_group_id=self.task_group_id, run_ids=[ti.run_id])
+        # The group's task ids, not task_group_id=: Airflow 3.0's API server looks the
+        # group up in the serialized DAG, which dag.test() does not store, and answers 404.
+        group = self.dag.task_group_dict[self.task_group_id]
+        task_ids = [task.task_id for task in group.iter_tasks()]
+        states = ti.get_task_states(dag_id=ti.dag_id, task_ids=task_ids, run_ids=[ti.run_id])
         by_task = states.get(ti.run_id, {})
         # Only the tasks that failed themselves: the upstream_failed ones are their echo.
         return sorted(task for task, state in by_task.items() if state == "failed")

@@ -6,11 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator, conf
-
 from lakefs_provider.hooks.lakefs_hook import LakeFSHook, UsesLakeFSHook
 from lakefs_provider.triggers.base import LakeFSPollingTrigger
-from lakefs_provider.version_compat import AirflowException
+from lakefs_provider.version_compat import AirflowException, BaseSensorOperator, PokeReturnValue, conf
 
 
 class LakeFSBaseSensor(UsesLakeFSHook, BaseSensorOperator):
@@ -39,8 +37,6 @@ class LakeFSBaseSensor(UsesLakeFSHook, BaseSensorOperator):
         raise NotImplementedError
 
     def poke(self, context: Any) -> Any:
-        from airflow.sdk import PokeReturnValue
-
         found = self.check(context)
         return PokeReturnValue(is_done=found is not None, xcom_value=found)
 

@@ -18,8 +18,9 @@ class LakeFSCommitSensor(LakeFSBaseSensor):
     is found again on each poke as the newest commit made before the first
     poke started (lakeFS commit times have one-second resolution; pass
     ``prev_commit_id`` where that matters). With ``prefixes``, only commits
-    touching those prefixes count. ``branch_exists=False`` waits for a branch
-    that does not exist yet instead of failing.
+    touching those prefixes count. While the branch or the repository does not
+    exist yet, the sensor waits for it, as airflow-provider-lakefs's did; with
+    ``branch_exists=True`` a missing one fails the task at once instead.
     """
 
     template_fields: Sequence[str] = ("repo", "branch", "prev_commit_id", "prefixes", "lakefs_conn_id")
@@ -31,7 +32,7 @@ class LakeFSCommitSensor(LakeFSBaseSensor):
         branch: str,
         prev_commit_id: str | None = None,
         prefixes: Sequence[str] | None = None,
-        branch_exists: bool = True,
+        branch_exists: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -69,20 +70,33 @@ class LakeFSCommitSensor(LakeFSBaseSensor):
         except NotFoundError:
             if self.branch_exists:
                 raise
-            self.log.info("Branch '%s' does not exist yet in '%s'; waiting", self.branch, self.repo)
+            self._log_missing()
             return None
         if baseline is None:
             return None
-        return new_commit_since(self.connection, self.repo, self.branch, baseline, self.prefixes)
+        try:
+            return new_commit_since(self.connection, self.repo, self.branch, baseline, self.prefixes)
+        except NotFoundError:
+            if self.branch_exists:
+                raise
+            self._log_missing()  # deleted since the first poke: wait for it to come back
+            return None
+
+    def _log_missing(self) -> None:
+        self.log.info(
+            "Branch '%s' or repository '%s' does not exist (yet); waiting. Pass branch_exists=True to fail instead.",
+            self.branch,
+            self.repo,
+        )
 
     def trigger(self, context: Any) -> LakeFSCommitTrigger:
-        baseline = self.prev_commit_id or self._first_head
-        if baseline is None:  # the branch did not exist at the first poke
-            baseline = operations.branch_head(self.connection, self.repo, self.branch)
+        # No baseline means the branch did not exist at the first poke: the
+        # trigger takes the head it first sees, as the first poke would have.
         return LakeFSCommitTrigger(
             repo=self.repo,
             branch=self.branch,
-            prev_commit_id=baseline,
+            prev_commit_id=self.prev_commit_id or self._first_head,
+            branch_exists=self.branch_exists,
             prefixes=self.prefixes,
             lakefs_conn_id=self.lakefs_conn_id,
             poke_interval=float(self.poke_interval),

@@ -5,7 +5,7 @@ from typing import Any
 
 from lakefs_provider.sensors._base import LakeFSBaseSensor
 from lakefs_provider.triggers.file_trigger import LakeFSFileTrigger
-from lakefs_wap import BadInputError
+from lakefs_wap import BadInputError, NotFoundError
 from lakefs_wap.watch import find_object
 
 
@@ -14,7 +14,9 @@ class LakeFSFileSensor(LakeFSBaseSensor):
 
     On a branch, uncommitted (staged) objects count. Returns (XCom) the path
     found. ``branch=`` is accepted for ``ref=``, as airflow-provider-lakefs
-    named it.
+    named it. While the ref or the repository does not exist yet, the sensor
+    waits for it, as airflow-provider-lakefs's did; with ``ref_exists=True`` a
+    missing one fails the task at once instead.
     """
 
     template_fields: Sequence[str] = ("repo", "ref", "path", "prefix", "lakefs_conn_id")
@@ -27,6 +29,7 @@ class LakeFSFileSensor(LakeFSBaseSensor):
         path: str | None = None,
         prefix: str | None = None,
         branch: str | None = None,
+        ref_exists: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -38,9 +41,20 @@ class LakeFSFileSensor(LakeFSBaseSensor):
         self.ref = ref if ref is not None else (branch or "main")
         self.path = path
         self.prefix = prefix
+        self.ref_exists = ref_exists
 
     def check(self, context: Any) -> str | None:
-        found = find_object(self.connection, self.repo, self.ref, path=self.path, prefix=self.prefix)
+        try:
+            found = find_object(self.connection, self.repo, self.ref, path=self.path, prefix=self.prefix)
+        except NotFoundError:
+            if self.ref_exists:
+                raise
+            self.log.info(
+                "Ref '%s' or repository '%s' does not exist (yet); waiting. Pass ref_exists=True to fail instead.",
+                self.ref,
+                self.repo,
+            )
+            return None
         if found is None:
             self.log.info("Nothing yet at %s on '%s'", self.path or f"{self.prefix}*", self.ref)
         return found
@@ -51,6 +65,7 @@ class LakeFSFileSensor(LakeFSBaseSensor):
             ref=self.ref,
             path=self.path,
             prefix=self.prefix,
+            ref_exists=self.ref_exists,
             lakefs_conn_id=self.lakefs_conn_id,
             poke_interval=float(self.poke_interval),
         )

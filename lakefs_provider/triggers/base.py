@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
 from lakefs_provider.hooks.lakefs_hook import LakeFSHook, name_the_connection
 from lakefs_provider.triggers.shared_poll import subscribe
+from lakefs_provider.version_compat import BaseTrigger, TriggerEvent
 from lakefs_wap import ConnectionSettings, LakeFSConnection, LakeFSWapError
 
 

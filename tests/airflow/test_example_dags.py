@@ -12,7 +12,7 @@ import pendulum
 from lakefs_provider.run_metadata import PREFIX
 from lakefs_wap import RunBranch, RunState, connect
 from lakefs_wap.run_branch import KEY_KIND
-from tests.airflow.conftest import run_dag, task_states, xcom
+from tests.airflow.conftest import plain, run_dag, task_states, xcom
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 INGESTION = "lakefs_orders_ingestion"
@@ -82,7 +82,7 @@ def test_bad_data_is_stopped_and_the_fixed_rerun_publishes_once(
     with caplog.at_level(logging.INFO):
         failed = ingest(repo, DAY_2, bad=True)
     captured = capfd.readouterr()
-    logs = caplog.text + captured.out + captured.err
+    logs = plain(caplog.text + captured.out + captured.err)
     states = task_states(failed)
     assert failed.state == "failed"
     assert states["lakefs_run.gate"] == "failed"

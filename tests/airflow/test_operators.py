@@ -45,11 +45,13 @@ def test_every_operator_in_one_dag_run(airflow_db, lakefs_conn_id, lakefs_server
     assert len(etl_commits) == 1  # the retry did not commit again
 
     assert xcom(dag_run, "create_branch") == main_before
-    assert xcom(dag_run, "upload_file") == {
+    stats = xcom(dag_run, "upload_file", key="stats")
+    assert stats == {
         "path": "raw/orders.csv",
-        "checksum": xcom(dag_run, "upload_file")["checksum"],
+        "checksum": stats["checksum"],
         "size_bytes": len(ORDERS),
         "content_type": "application/octet-stream",
+        "physical_address": xcom(dag_run, "upload_file"),
     }
     assert xcom(dag_run, "get_commit")["id"] == commit_id
     assert xcom(dag_run, "get_commit")["metadata"]["source"] == "operators_dag"

@@ -57,3 +57,64 @@ def test_airflow_cli_lists_the_provider(airflow_db) -> None:
     assert result.returncode == 0, result.stderr
     providers = {entry["package_name"]: entry for entry in json.loads(result.stdout)}
     assert providers["lakefs-wap"]["version"] == __version__
+
+
+def public_modules(package: str) -> set[str]:
+    """Every public module file of a subpackage of lakefs_provider, found on disk."""
+    import lakefs_provider
+
+    folder = Path(lakefs_provider.__file__).parent / package
+    return {f"lakefs_provider.{package}.{f.stem}" for f in folder.glob("*.py") if not f.stem.startswith("_")}
+
+
+def modules_defining(package: str, base: type) -> set[str]:
+    """The public modules of ``package`` that define a public, concrete subclass of ``base``."""
+    import importlib
+    import inspect
+    import types
+
+    found = set()
+    for module_name in public_modules(package):
+        module = importlib.import_module(module_name)
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                # Python 3.10 counts aliases such as Callable[[X], Y] as classes; issubclass refuses them.
+                and not isinstance(value, types.GenericAlias)
+                and issubclass(value, base)
+                and value.__module__ == module_name
+                and not name.startswith("_")
+                and not inspect.isabstract(value)
+            ):
+                found.add(module_name)
+    return found
+
+
+def test_every_module_holding_a_hook_operator_sensor_or_trigger_is_listed() -> None:
+    from lakefs_provider.version_compat import BaseHook, BaseOperator, BaseSensorOperator, BaseTrigger
+
+    info = get_provider_info()
+    for section, base in (
+        ("hooks", BaseHook),
+        ("operators", BaseOperator),
+        ("sensors", BaseSensorOperator),
+        ("triggers", BaseTrigger),
+    ):
+        listed = {module for entry in info[section] for module in entry["python-modules"]}
+        holding = modules_defining(section, base)
+        assert holding, f"no {section} found under lakefs_provider/{section}"
+        assert holding - listed == set(), f"{section} missing from get_provider_info()"
+        assert listed <= public_modules(section), f"{section} listed in get_provider_info() but not on disk"
+
+
+def test_every_link_class_is_listed() -> None:
+    from lakefs_provider.version_compat import BaseOperatorLink
+
+    links = {
+        f"{module}.{name}"
+        for module in modules_defining("links", BaseOperatorLink)
+        for name, value in vars(__import__(module, fromlist=["_"])).items()
+        if isinstance(value, type) and issubclass(value, BaseOperatorLink) and value.__module__ == module
+    }
+    assert links
+    assert set(get_provider_info()["extra-links"]) == links

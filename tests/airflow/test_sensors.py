@@ -142,7 +142,7 @@ async def test_trigger_polls_do_not_block_the_event_loop(lakefs_conn_id, repo) -
             ticks += 1
 
     beat = asyncio.create_task(heartbeat())
-    with pytest.raises(TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # the builtin TimeoutError only from Python 3.11
         await first_event(trigger, timeout=1.0)
     beat.cancel()
     assert ticks > 50  # the loop kept running while lakeFS was polled
@@ -180,6 +180,6 @@ def test_commit_sensor_can_wait_for_a_branch_that_does_not_exist_yet(lakefs_conn
     new_commit = branch.commit(message="first data").get_commit().id
     assert waiting.check({}) == new_commit
 
-    strict = LakeFSCommitSensor(task_id="strict", repo=repo.id, branch="never")
+    strict = LakeFSCommitSensor(task_id="strict", repo=repo.id, branch="never", branch_exists=True)
     with pytest.raises(NotFoundError, match="'never'"):
         strict.check({})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from tests.airflow.bad_input_cases import DAG_CASES, DagCase, record_construction_failure, record_failure
+from tests.airflow.bad_input_cases import DAG_CASES, DagCase, record_construction_failure
 
 
 def case_dag(case: DagCase) -> None:
@@ -16,7 +16,7 @@ def case_dag(case: DagCase) -> None:
         dag_id=case.dag_id,
         schedule=None,
         params={"repo": Param("", type="string")},
-        default_args={"retries": 0, "on_failure_callback": record_failure},
+        default_args={"retries": 0},
     )
     def bad_input() -> None:
         case.build()

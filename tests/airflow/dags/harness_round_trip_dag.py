@@ -5,7 +5,9 @@ branch/commit/merge round trip on the real lakeFS server."""
 from __future__ import annotations
 
 import lakefs
-from airflow.sdk import BaseHook, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
+
+from lakefs_provider.version_compat import BaseHook
 
 
 @dag(dag_id="harness_round_trip", schedule=None, params={"repo": Param("", type="string")})

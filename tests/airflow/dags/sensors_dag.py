@@ -29,7 +29,8 @@ def sensors_dag(mode: str) -> Any:
         def started(params: dict[str, Any] | None = None) -> None:
             assert params is not None  # Airflow fills it in
             import lakefs
-            from airflow.sdk import BaseHook
+
+            from lakefs_provider.version_compat import BaseHook
 
             connection = BaseHook.get_connection("lakefs_default")
             client = lakefs.Client(host=connection.host, username=connection.login, password=connection.password)
