@@ -1,0 +1,46 @@
+"""The floors in pyproject.toml are what CI tests: ``requirements-lower.lock`` (installed
+by ``make test-lower``) pins every direct dependency at exactly its floor."""
+
+from __future__ import annotations
+
+from importlib.metadata import requires
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+LOWER_LOCK = Path(__file__).resolve().parent.parent / "requirements-lower.lock"
+
+
+def declared_floors() -> dict[str, Version]:
+    """``name >= floor`` of every requirement of lakefs-wap, extras included, as installed."""
+    floors: dict[str, Version] = {}
+    for line in requires("lakefs-wap") or []:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        if name == "lakefs-wap":  # the dev extra naming the other extras
+            continue
+        if requirement.marker is not None and requirement.marker.evaluate({"extra": "bench"}):
+            continue  # the benchmarks' comparison clients: not part of the supported range
+        (floor,) = (spec.version for spec in requirement.specifier if spec.operator == ">=")
+        floors[name] = Version(floor)
+    return floors
+
+
+def locked_versions() -> dict[str, Version]:
+    pins: dict[str, Version] = {}
+    for line in LOWER_LOCK.read_text().splitlines():
+        if line.startswith((" ", "#")) or "==" not in line:
+            continue
+        name, _, version = line.split(";")[0].strip().partition("==")
+        pins[canonicalize_name(name)] = Version(version)
+    return pins
+
+
+def test_every_declared_floor_is_the_version_the_lower_bound_run_installs() -> None:
+    floors = declared_floors()
+    assert {"apache-airflow", "dagster", "lakefs", "lakefs-sdk"} <= set(floors)
+    locked = locked_versions()
+    wrong = {name: (str(floor), str(locked.get(name))) for name, floor in floors.items() if locked.get(name) != floor}
+    assert not wrong, f"pyproject.toml floor vs requirements-lower.lock (run `make lock-lower`): {wrong}"
