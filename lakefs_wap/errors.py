@@ -85,7 +85,7 @@ class NotFoundError(LakeFSWapError, sdk.NotFoundException, hl.NotFoundException)
     """A repository, branch, ref, commit or object does not exist (404)."""
 
 
-class ConflictError(LakeFSWapError, hl.ConflictException):
+class ConflictError(LakeFSWapError, sdk.ApiException, hl.ConflictException):
     """The request conflicts with the current state, e.g. a branch already exists (409)."""
 
 
@@ -125,7 +125,7 @@ class FailedHook:
     output: str
 
 
-class HookRejectedError(LakeFSWapError):
+class HookRejectedError(LakeFSWapError, sdk.ApiException):
     """A lakeFS pre-commit/pre-merge action failed and the server refused the operation (412)."""
 
     def __init__(
@@ -143,7 +143,7 @@ class HookRejectedError(LakeFSWapError):
         self.failed_hooks = list(failed_hooks)
 
 
-class BranchBusyError(LakeFSWapError):
+class BranchBusyError(LakeFSWapError, sdk.ApiException):
     """lakeFS gave up updating a branch that others were updating at the same time (429), after retries."""
 
 

@@ -19,6 +19,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from lakefs_provider.hooks.results import ObjectContent, ObjectStatsDict, UploadedObject
@@ -134,6 +135,19 @@ def missing_connection(conn_id: str) -> BadInputError:
     )
 
 
+def refuse_path_as_content(content: object, *, where: str) -> None:
+    """airflow-provider-lakefs handed ``content`` to the generated SDK, which reads a
+    ``str`` as the path of a local file to upload; lakefs-wap uploads text as text.
+    A string naming an existing file is the one case where the two would silently
+    store different bytes, so it is refused with both ways out."""
+    if isinstance(content, str) and "\n" not in content and len(content) < 4096 and Path(content).is_file():
+        raise BadInputError(
+            f"{where}: content {content!r} names a local file. airflow-provider-lakefs uploaded that file; "
+            "lakefs-wap uploads text as text. To upload the file give source_file= (operator) or "
+            "content=pathlib.Path(...) / an open binary file; to store this text itself, give it as bytes."
+        )
+
+
 def name_the_connection(error: LakeFSWapError, conn_id: str, endpoint: str) -> LakeFSWapError:
     """The same error, naming the Airflow connection and endpoint it came through.
 
@@ -237,6 +251,9 @@ class LakeFSHook(BaseHook):
         """What ``airflow connections test`` and the UI's Test button call."""
         try:
             connection = self.get_conn()
+        except Exception as error:  # no usable settings: reported to the user as the test's verdict
+            return False, str(error)
+        try:
             user = connection.whoami()
             version = connection.server_version()
         except LakeFSWapError as error:  # reported to the user as the test's verdict
@@ -267,6 +284,7 @@ class LakeFSHook(BaseHook):
 
     def upload(self, repo: str, branch: str, path: str, content: bytes | str | IO[bytes]) -> UploadedObject:
         """Stage ``content`` at ``path``; return its physical address, with its stats as attributes."""
+        refuse_path_as_content(content, where=f"LakeFSHook.upload of '{path}'")
         return UploadedObject(objects.upload(self.get_conn(), repo, branch, path, content))
 
     def merge(

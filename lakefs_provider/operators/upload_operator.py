@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
+from lakefs_provider.hooks.lakefs_hook import refuse_path_as_content
 from lakefs_provider.operators._base import LakeFSBaseOperator
 from lakefs_wap import BadInputError, objects
 
@@ -55,6 +56,7 @@ class LakeFSUploadOperator(LakeFSBaseOperator):
             if not source.is_file():
                 raise BadInputError(f"task '{self.task_id}': source_file '{self.source_file}' is not a readable file.")
         elif isinstance(self.content, (bytes, str)):
+            refuse_path_as_content(self.content, where=f"task '{self.task_id}'")
             source = self.content
         else:
             stream = cast("IO[bytes]", self.content)  # not None: checked above

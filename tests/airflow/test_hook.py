@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from lakefs_provider.hooks.lakefs_hook import LakeFSHook
-from lakefs_wap import NotFoundError, RetryPolicy
+from lakefs_wap import BadInputError, NotFoundError, RetryPolicy
 
 
 def test_lakefs_connection_with_all_extras(monkeypatch, lakefs_server) -> None:
@@ -90,6 +90,33 @@ def test_test_connection_reports_success_and_failure(lakefs_conn_id, lakefs_serv
     assert not ok
     assert "did not accept the credentials" in message
     assert "nope-123" not in message
+
+
+def test_test_connection_reports_unusable_settings_as_a_verdict(lakefs_server, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LAKEFS_NOSECRET",
+        json.dumps({"conn_type": "lakefs", "host": lakefs_server.endpoint, "login": "AKIA"}),
+    )
+    ok, message = LakeFSHook("lakefs_nosecret").test_connection()
+    assert not ok
+    assert "secret" in message
+    ok, message = LakeFSHook("lakefs_never_defined").test_connection()
+    assert not ok
+    assert "lakefs_never_defined" in message
+
+
+def test_a_str_naming_a_local_file_is_refused_not_stored_as_its_name(lakefs_conn_id, repo, tmp_path) -> None:
+    # airflow-provider-lakefs uploaded the file such a string names; storing the
+    # string instead would put different bytes in lakeFS without a word.
+    local = tmp_path / "orders.csv"
+    local.write_bytes(b"id\n1\n")
+    hook = LakeFSHook(lakefs_conn_id)
+    with pytest.raises(BadInputError, match=r"names a local file.*source_file="):
+        hook.upload(repo.id, "main", "orders.csv", str(local))
+    with pytest.raises(NotFoundError):
+        hook.stat_object(repo.id, "main", "orders.csv")
+    hook.upload(repo.id, "main", "note.txt", "just text, not a file")
+    assert hook.get_object(repo.id, "main", "note.txt") == b"just text, not a file"
 
 
 def airflow_connections_test(connection: dict[str, object]) -> subprocess.CompletedProcess[str]:

@@ -201,3 +201,22 @@ def test_missing_repository_names_it_and_is_an_sdk_not_found(connection) -> None
     assert isinstance(raised.value, NotFoundError)
     assert isinstance(raised.value, lakefs.exceptions.NotFoundException)
     assert "'no-such-repo'" in str(raised.value)
+
+
+def test_every_lakefs_answer_error_is_still_an_sdk_api_exception(connection, repo) -> None:
+    # Code written for the generated SDK (and airflow-provider-lakefs, which raised
+    # its exceptions) catches ApiException: a merge conflict (409) must still land there.
+    from lakefs_wap import MergeConflictError, objects, operations
+    from lakefs_wap.errors import BranchBusyError, HookRejectedError
+
+    assert all(issubclass(kind, lakefs_sdk.exceptions.ApiException) for kind in (BranchBusyError, HookRejectedError))
+    operations.create_branch(connection, repo.id, "other", "main")
+    objects.upload(connection, repo.id, "main", "same.txt", b"main side")
+    operations.commit(connection, repo.id, "main", "main side")
+    objects.upload(connection, repo.id, "other", "same.txt", b"other side")
+    operations.commit(connection, repo.id, "other", "other side")
+    with pytest.raises(lakefs_sdk.exceptions.ApiException) as caught:
+        operations.merge(connection, repo.id, "other", "main")
+    assert isinstance(caught.value, MergeConflictError)
+    assert caught.value.status == 409
+    assert "same.txt" in str(caught.value)
