@@ -58,6 +58,12 @@ class LakeFSUploadOperator(LakeFSBaseOperator):
         elif isinstance(self.content, (bytes, str)):
             refuse_path_as_content(self.content, where=f"task '{self.task_id}'")
             source = self.content
+        elif not callable(getattr(self.content, "read", None)):
+            raise BadInputError(
+                f"task '{self.task_id}': cannot upload content of type {type(self.content).__name__}: give bytes, "
+                "text or a binary file object. With render_template_as_native_obj=True a rendered string that "
+                "looks like JSON, a list or a number arrives as that value: serialize it (json.dumps) or give bytes."
+            )
         else:
             stream = cast("IO[bytes]", self.content)  # not None: checked above
             if stream.seekable():

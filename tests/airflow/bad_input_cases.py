@@ -172,6 +172,12 @@ OPERATOR_CASES = [
         ["control character '\\t'"],
     ),
     DagCase(
+        "upload-content-rendered-as-a-dict",
+        lambda: LakeFSUploadOperator(task_id="case", repo=REPO, branch="main", path="raw/a.json", content={"a": 1}),  # type: ignore[arg-type]
+        BadInputError,
+        ["content of type dict", "render_template_as_native_obj", "json.dumps"],
+    ),
+    DagCase(
         "upload-missing-file",
         lambda: LakeFSUploadOperator(
             task_id="case", repo=REPO, branch="main", path="raw/a.csv", source_file="/no/such/file.csv"
