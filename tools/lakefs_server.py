@@ -40,12 +40,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from tools.go_build import PinnedGoBinary
 from tools.postgres import LocalPostgres, server_bindir
-from tools.processes import ChildProcess, LakeFSUnavailable, check_port_free, free_port, progress
+from tools.processes import ChildProcess, LakeFSUnavailable, ManagedServer, check_port_free, free_port, progress
 from tools.s3_server import MINIO, LocalMinIO, S3Access
 
 __all__ = ["BACKENDS", "LakeFSUnavailable", "LocalLakeFS", "S3Storage", "ServerAccess", "free_port", "running_lakefs"]
@@ -180,7 +179,7 @@ class S3Storage:
         return f"s3://{self.s3.bucket}"
 
 
-class LocalLakeFS:
+class LocalLakeFS(ManagedServer):
     """A lakeFS server process on 127.0.0.1, alive inside a ``with`` block.
 
     Everything it keeps on disk lives under ``workdir`` (a fresh temporary
@@ -217,18 +216,6 @@ class LocalLakeFS:
         # kill() and restart() may come from other threads (a crash-injecting
         # proxy, a restart timer) than the one that started the server.
         self._lock = threading.RLock()
-
-    def __enter__(self) -> LocalLakeFS:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def config_yaml(self) -> str:
         # JSON is valid YAML, and writing it avoids depending on a YAML library.
@@ -332,17 +319,6 @@ class LocalLakeFS:
         with self._lock:
             self._process.end(stop_signal=None)
             self.start()
-
-    @property
-    def pid(self) -> int | None:
-        """The server process's id, while one was started and not yet ended."""
-        return self._process.pid
-
-    def is_running(self) -> bool:
-        return self._process.is_running()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return self._process.log_tail(lines)
 
     def stop(self) -> None:
         """Stop the server in order; remove its data if this object made the directory."""

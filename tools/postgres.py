@@ -17,9 +17,8 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
-from tools.processes import ChildProcess, LakeFSUnavailable, RunAs, check_port_free, free_port
+from tools.processes import ChildProcess, LakeFSUnavailable, ManagedServer, RunAs, check_port_free, free_port
 
 _INSTALL_HINT = "install PostgreSQL's server (Debian/Ubuntu: `apt-get install -y postgresql`)"
 _USER = "lakefs"  # the cluster's superuser; the server checks its password on every connection
@@ -58,7 +57,7 @@ def unprivileged_account() -> RunAs | None:
     )
 
 
-class LocalPostgres:
+class LocalPostgres(ManagedServer):
     """A PostgreSQL server alive inside a ``with`` block; its directory is removed on exit."""
 
     def __init__(self, *, port: int | None = None, startup_timeout: float = 60.0) -> None:
@@ -74,32 +73,6 @@ class LocalPostgres:
         # The cluster's default database: it exists only for this server, so
         # there is nothing to keep apart from lakeFS's tables.
         return f"postgres://{_USER}:{self._password}@127.0.0.1:{self.port}/postgres?sslmode=disable"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    def is_running(self) -> bool:
-        return self._process.is_running()
-
-    def __enter__(self) -> LocalPostgres:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
 
     def _start(self) -> None:
         check_port_free(self.port, "PostgreSQL")
@@ -173,6 +146,3 @@ class LocalPostgres:
         # SIGINT is PostgreSQL's "fast" shutdown: end sessions, write a checkpoint, exit.
         self._process.end(stop_signal=signal.SIGINT, timeout=30)
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_tail(self) -> str:
-        return self._process.log_tail()

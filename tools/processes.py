@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 
 class LakeFSUnavailable(RuntimeError):
@@ -128,6 +130,55 @@ class ChildProcess:
             return f"(no {self.name} log was written)"
         tail = "\n".join(text.splitlines()[-lines:])
         return f"last {lines} lines of {self.log_path}:\n{tail}"
+
+
+_Server = TypeVar("_Server", bound="ManagedServer")
+
+
+class ManagedServer:
+    """A server of the test bed around one ``ChildProcess``, alive inside a ``with`` block.
+
+    Subclasses set ``_process`` and define ``_start`` and ``stop``; a start that
+    fails part-way stops whatever it had started.
+    """
+
+    _process: ChildProcess
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id, while one was started and not yet ended."""
+        return self._process.pid
+
+    def is_running(self) -> bool:
+        return self._process.is_running()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self._process.log_tail(lines)
+
+    def __enter__(self: _Server) -> _Server:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
 
 
 def progress(message: str) -> None:

@@ -20,10 +20,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from tools.go_build import PinnedGoBinary
-from tools.processes import ChildProcess, LakeFSUnavailable, check_port_free, free_port
+from tools.processes import ChildProcess, LakeFSUnavailable, ManagedServer, check_port_free, free_port
 
 MINIO = PinnedGoBinary(
     title="MinIO",
@@ -103,7 +102,7 @@ def _quote(value: str) -> str:
     return urllib.parse.quote(value, safe="-_.~")
 
 
-class LocalMinIO:
+class LocalMinIO(ManagedServer):
     """A MinIO server alive inside a ``with`` block, with ``bucket`` made; its data is removed on exit."""
 
     def __init__(
@@ -126,32 +125,6 @@ class LocalMinIO:
             bucket=bucket,
         )
         self._process = ChildProcess("MinIO", self.workdir / "minio.log")
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    def is_running(self) -> bool:
-        return self._process.is_running()
-
-    def __enter__(self) -> LocalMinIO:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
 
     def _start(self) -> None:
         check_port_free(self.port, "MinIO")
@@ -205,6 +178,3 @@ class LocalMinIO:
     def stop(self) -> None:
         self._process.end()
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_tail(self) -> str:
-        return self._process.log_tail()
