@@ -291,13 +291,7 @@ def _download_into(
         stream.truncate()
 
     def copy(response: Any) -> int:
-        buffer = memoryview(bytearray(chunk_size))
-        written = 0
-        while count := _read_into(response, buffer):
-            stream.write(buffer[:count])
-            written += count
-        _check_complete(response, written)
-        return written
+        return _copy_body(response, stream, chunk_size)
 
     return _fetch_object(connection, repository, ref, path, copy, rewind if rewindable else None, presign)
 
@@ -318,9 +312,7 @@ def read_buffer(
         length = _content_length(response)
         if length is None:  # no length announced: gather the chunks, then join them once
             collected = io.BytesIO()
-            buffer = memoryview(bytearray(CHUNK_SIZE))
-            while count := _read_into(response, buffer):
-                collected.write(buffer[:count])
+            _copy_body(response, collected, CHUNK_SIZE)
             return collected.getbuffer()
         whole = memoryview(bytearray(length))
         filled = 0
@@ -384,6 +376,17 @@ def _fetch_object(
         missing=f"object '{path}' on '{ref}'",
     ):
         return call_with_retries(fetch, policy, f"GET {resource}", before_retry=rewind)
+
+
+def _copy_body(response: Any, sink: IO[bytes], chunk_size: int) -> int:
+    """Write the whole body to ``sink`` through one reused buffer; return its length, checked."""
+    buffer = memoryview(bytearray(chunk_size))
+    written = 0
+    while count := _read_into(response, buffer):
+        sink.write(buffer[:count])
+        written += count
+    _check_complete(response, written)
+    return written
 
 
 def _read_into(response: Any, buffer: memoryview) -> int:
