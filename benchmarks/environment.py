@@ -4,19 +4,24 @@ that a reader needs to judge the numbers."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tools.lakefs_server import ServerAccess, running_lakefs, server_access_from_env
+
+if TYPE_CHECKING:
+    from lakefs_wap import LakeFSConnection
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("lakefs-wap", "lakefs-sdk", "lakefs", "lakefs-spec", "urllib3", "dagster", "pandas", "pyarrow")
@@ -35,6 +40,23 @@ def lakefs_server(data_dir: Path | None = None) -> Iterator[ServerAccess]:
         return
     with running_lakefs(os.environ.get("LAKEFS_WAP_BACKEND", "local"), workdir=data_dir) as server:
         yield server.access
+
+
+def connect_to(access: ServerAccess) -> LakeFSConnection:
+    """lakefs-wap's connection to the benchmark's server."""
+    from lakefs_wap import ConnectionSettings, connect
+
+    return connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
+
+
+def default_results_path(name: str) -> Path:
+    """Where a benchmark writes its JSON unless told otherwise: outside the tree."""
+    return Path(tempfile.gettempdir()) / "lakefs-wap-bench" / f"{name}.json"
+
+
+def write_results(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 class RequestLog:

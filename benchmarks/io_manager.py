@@ -32,11 +32,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.environment import count_requests, describe_machine, lakefs_server, machine_facts
+from benchmarks.environment import (
+    connect_to,
+    count_requests,
+    default_results_path,
+    describe_machine,
+    lakefs_server,
+    machine_facts,
+    write_results,
+)
 from tools.lakefs_server import ServerAccess
 
 if TYPE_CHECKING:
-    from lakefs_wap import LakeFSConnection
+    pass
 
 # (label, child method, which raw method it is compared with)
 METHODS = [
@@ -139,7 +147,7 @@ def _dataframe_type() -> Any:
 def measure(access: ServerAccess, rows: int, repeat: int) -> dict[str, Any]:
     from lakefs_wap import RunBranch
 
-    connection = _connect(access)
+    connection = connect_to(access)
     repository = f"bench-io-{uuid.uuid4().hex[:8]}"
     connection.sdk.repositories_api.create_repository(
         {"name": repository, "storage_namespace": access.storage_namespace(repository), "default_branch": "main"}  # type: ignore[arg-type]
@@ -195,9 +203,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="2,000 rows, one repetition")
-    parser.add_argument(
-        "--json", type=Path, default=Path(tempfile.gettempdir()) / "lakefs-wap-bench" / "io_manager.json"
-    )
+    parser.add_argument("--json", type=Path, default=default_results_path("io_manager"))
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -207,17 +213,10 @@ def main() -> None:
     rows, repeat = (2_000, 1) if args.smoke else (args.rows, args.repeat)
     with lakefs_server() as access:
         results = measure(access, rows, repeat)
-        facts = machine_facts(_connect(access).server_version())
+        facts = machine_facts(connect_to(access).server_version())
     for line in [*describe_machine(facts), *table(results)]:
         print(line)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": facts, **results}, indent=2))
-
-
-def _connect(access: ServerAccess) -> LakeFSConnection:
-    from lakefs_wap import ConnectionSettings, connect
-
-    return connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
+    write_results(args.json, {"machine": facts, **results})
 
 
 if __name__ == "__main__":

@@ -30,10 +30,8 @@ LAKEFS_SECRET_ACCESS_KEY name one (with LAKEFS_STORAGE_NAMESPACE_PREFIX for non-
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -46,7 +44,14 @@ import lakefs_sdk
 from lakefs_sdk.client import LakeFSClient
 from lakefs_sdk.exceptions import NotFoundException
 
-from benchmarks.environment import RequestLog, describe_machine, lakefs_server, machine_facts
+from benchmarks.environment import (
+    RequestLog,
+    default_results_path,
+    describe_machine,
+    lakefs_server,
+    machine_facts,
+    write_results,
+)
 from lakefs_wap import ConnectionSettings, LakeFSConnection, NoDeletions, RunBranch, RunState, connect, objects
 from tests.fault_proxy import FaultProxy
 from tools.lakefs_server import ServerAccess
@@ -55,7 +60,7 @@ CYCLE_STEPS = ("open", "upload x10", "commit", "gate", "publish", "discard")
 ROWS = (*CYCLE_STEPS, "cycle", "status", "publish again", "revert")
 OBJECTS = 10
 DEFAULT_HISTORY = (100, 1000, 20000)
-DEFAULT_JSON = Path(tempfile.gettempdir()) / "lakefs-wap-bench" / "lifecycle.json"
+DEFAULT_JSON = default_results_path("lifecycle")
 COUNTING = (
     "requests counted at each client's urllib3 pool (every SDK call and streamed upload); "
     "checked once per history length against tests.fault_proxy.FaultProxy"
@@ -459,9 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(table(results)))
     print()
     print("\n".join(request_listing(results[-1])))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     report = {"machine": facts, "counting": COUNTING, "repeat": repeat, "objects_per_cycle": OBJECTS}
-    args.json.write_text(json.dumps({**report, "results": results}, indent=2) + "\n")
+    write_results(args.json, {**report, "results": results})
     print(f"\nresults written to {args.json}")
     return 0
 

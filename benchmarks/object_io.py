@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.environment import count_requests, describe_machine, lakefs_server, machine_facts
+from benchmarks.environment import (
+    connect_to,
+    count_requests,
+    default_results_path,
+    describe_machine,
+    lakefs_server,
+    machine_facts,
+    write_results,
+)
 from tools.lakefs_server import ServerAccess
 
 SOURCE_PATH = "bench/source.bin"
@@ -184,9 +192,9 @@ def _prepare(method: str, connection: Any, repository: str, file: str, target: s
 
 
 def measure(access: ServerAccess, sizes_mib: list[int], repeat: int) -> list[dict[str, Any]]:
-    from lakefs_wap import ConnectionSettings, connect, objects
+    from lakefs_wap import objects
 
-    connection = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
+    connection = connect_to(access)
     env = {**os.environ, **access.as_lakectl_env()}
     presigns = bool(connection.sdk.internal_api.get_storage_config().pre_sign_support)
     results = []
@@ -269,9 +277,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024], help="object sizes in MiB")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="1 MiB, one repetition")
-    parser.add_argument(
-        "--json", type=Path, default=Path(tempfile.gettempdir()) / "lakefs-wap-bench" / "object_io.json"
-    )
+    parser.add_argument("--json", type=Path, default=default_results_path("object_io"))
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -280,16 +286,10 @@ def main() -> None:
     sizes, repeat = ([1], 1) if args.smoke else (args.sizes, args.repeat)
     with lakefs_server() as access:
         results = measure(access, sizes, repeat)
-        from lakefs_wap import ConnectionSettings, connect
-
-        version = connect(
-            ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key)
-        ).server_version()
-    facts = machine_facts(version)
+        facts = machine_facts(connect_to(access).server_version())
     for line in [*describe_machine(facts), *table(results)]:
         print(line)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": facts, "results": results}, indent=2))
+    write_results(args.json, {"machine": facts, "results": results})
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.environment import lakefs_server
+from benchmarks.environment import connect_to, lakefs_server
 from tests.fault_proxy import FaultProxy
 from tools.lakefs_server import ServerAccess
 
@@ -65,9 +65,9 @@ async def measure(
 ) -> dict[str, Any]:
     from lakefs_provider.triggers.commit_trigger import LakeFSCommitTrigger
     from lakefs_provider.triggers.shared_poll import POOL_WORKERS, active_polls
-    from lakefs_wap import ConnectionSettings, connect, operations
+    from lakefs_wap import operations
 
-    direct = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
+    direct = connect_to(access)
     repo = f"bench-{uuid.uuid4().hex[:8]}"
     direct.sdk.repositories_api.create_repository(
         {"name": repo, "storage_namespace": access.storage_namespace(repo), "default_branch": "main"}  # type: ignore[arg-type]
