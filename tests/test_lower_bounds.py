@@ -21,8 +21,8 @@ def declared_floors() -> dict[str, Version]:
         name = canonicalize_name(requirement.name)
         if name == "lakefs-wap":  # the dev extra naming the other extras
             continue
-        if requirement.marker is not None and requirement.marker.evaluate({"extra": "bench"}):
-            continue  # the benchmarks' comparison clients: not part of the supported range
+        if requirement.marker is not None and requirement.marker.evaluate({"extra": "e2e"}):
+            continue  # the end-to-end services: installed only in the development environment
         (floor,) = (spec.version for spec in requirement.specifier if spec.operator == ">=")
         floors[name] = Version(floor)
     return floors
