@@ -18,16 +18,19 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
-from lakefs_wap import (
-    ConnectionSettings,
-    LakeFSConnection,
-    LakeFSWapError,
-    RetryPolicy,
-    RunBranch,
-    connect,
-)
+from lakefs_wap import ConnectionSettings, LakeFSConnection, LakeFSWapError, RunBranch, connect
 from lakefs_wap.names import validate_branch, validate_repository
 from lakefs_wap.operations import ensure_repository
+from lakefs_wap.settings import (
+    CA_BUNDLE,
+    CONNECT_TIMEOUT,
+    MAX_ATTEMPTS,
+    OPTIONAL_SETTINGS,
+    PROXY,
+    TIMEOUT,
+    VERIFY_SSL,
+    optional_settings,
+)
 
 DEFAULT_DAGSTER_URL = "http://localhost:3000"
 
@@ -46,26 +49,28 @@ class LakeFSResource(ConfigurableResource):  # type: ignore[type-arg]
     source_branch: str = Field(default="main", description="branch each run forks from")
     target_branch: str | None = Field(default=None, description="branch runs publish into (default: source_branch)")
     branch_prefix: str = Field(default="dagster", description="prefix of run-branch names")
-    verify_ssl: bool = True
-    ca_bundle: str | None = None
-    proxy: str | None = None
-    timeout: float = Field(default=120.0, description="read timeout per request, seconds")
-    max_retries: int = Field(default=6, description="attempts per request for 429/5xx/transport errors")
+    # The optional connection settings: the names, meanings and defaults of
+    # lakefs_wap.settings, which the Airflow connection's extras share.
+    verify_ssl: bool = Field(default=True, description=VERIFY_SSL.meaning)
+    ca_bundle: str | None = Field(default=None, description=CA_BUNDLE.meaning)
+    proxy: str | None = Field(default=None, description=PROXY.meaning)
+    timeout: float = Field(default=TIMEOUT.default, description=TIMEOUT.meaning)
+    connect_timeout: float = Field(default=CONNECT_TIMEOUT.default, description=CONNECT_TIMEOUT.meaning)
+    max_attempts: int | None = Field(default=None, description=MAX_ATTEMPTS.meaning)
+    max_retries: int | None = Field(default=None, description="old name of max_attempts, still accepted")
     dagster_url: str = Field(
         default_factory=lambda: os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_DAGSTER_URL),
         description="base URL of the Dagster UI, for links on lakeFS commits",
     )
 
     def settings(self) -> ConnectionSettings:
+        options = {setting.name: getattr(self, setting.name) for setting in OPTIONAL_SETTINGS}
+        options["max_retries"] = self.max_retries
         return ConnectionSettings(
             endpoint=self.endpoint,
             access_key_id=self.access_key_id,
             secret_access_key=self.secret_access_key,
-            verify_ssl=self.verify_ssl,
-            ca_bundle=self.ca_bundle,
-            proxy=self.proxy,
-            read_timeout=self.timeout,
-            retry=RetryPolicy(max_attempts=max(self.max_retries, 1)),
+            **optional_settings(options, where="LakeFSResource field"),
         )
 
     def connection(self) -> LakeFSConnection:
@@ -79,7 +84,7 @@ class LakeFSResource(ConfigurableResource):  # type: ignore[type-arg]
             if self.target_branch:
                 validate_branch(self.target_branch, role="target branch")
             validate_branch(self.branch_prefix, role="run-branch prefix")
-            connection = self.connection()
+            connection = self.connection()  # also checks the connection settings
             connection.whoami()
             ensure_repository(connection, self.repository)
         except LakeFSWapError as error:

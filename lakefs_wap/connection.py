@@ -52,7 +52,9 @@ class ConnectionSettings:
 
     ``endpoint`` is the server's base URL (``https://lakefs.example.com``); a
     trailing ``/api/v1`` is accepted and removed. The secret never appears in
-    ``repr()``.
+    ``repr()``. The names users give the optional settings in the Airflow
+    connection and the Dagster resource (``timeout`` for ``read_timeout``,
+    ``max_attempts`` for ``retry``) are defined once, in ``lakefs_wap.settings``.
     """
 
     endpoint: str

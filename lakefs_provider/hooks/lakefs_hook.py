@@ -5,7 +5,9 @@ Two connection shapes are accepted:
 - conn type ``lakefs`` (this provider): host = lakeFS endpoint, login = access
   key id, password = secret access key; extras ``verify_ssl``, ``ca_bundle``,
   ``proxy``, ``timeout`` (read timeout, seconds), ``connect_timeout`` and
-  ``max_retries`` (attempts, including the first);
+  ``max_attempts`` (tries per request, the first included; ``max_retries``, its
+  old name, still works): the names and meanings of ``lakefs_wap.settings``,
+  shared with the Dagster resource;
 - the ``airflow-provider-lakefs`` shape: any conn type (usually ``http``) with
   the endpoint in host and ``access_key_id``/``secret_access_key`` in extras.
 
@@ -25,7 +27,7 @@ from typing import IO, Any, TypeVar
 from lakefs_provider.hooks.results import ObjectContent, ObjectStatsDict, UploadedObject
 from lakefs_provider.hooks.sdk_client import HookConnection
 from lakefs_provider.version_compat import AirflowNotFoundException, BaseHook, mask_secret
-from lakefs_wap import ConnectionSettings, LakeFSConnection, RetryPolicy, __version__, connect, objects, operations
+from lakefs_wap import ConnectionSettings, LakeFSConnection, __version__, connect, objects, operations
 from lakefs_wap.errors import (
     AuthenticationError,
     BadInputError,
@@ -36,27 +38,7 @@ from lakefs_wap.errors import (
 )
 from lakefs_wap.names import validate_branch, validate_prefix, validate_repository
 from lakefs_wap.refs import iter_log
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _flag(value: Any, *, conn_id: str, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise BadInputError(f"lakeFS connection '{conn_id}': extra '{name}' must be true or false, got {value!r}.")
-
-
-def _number(value: Any, *, conn_id: str, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise BadInputError(f"lakeFS connection '{conn_id}': extra '{name}' must be a number, got {value!r}.") from None
+from lakefs_wap.settings import optional_settings
 
 
 def _extras(connection: Any) -> Mapping[str, Any]:
@@ -109,19 +91,7 @@ def settings_from_connection(connection: Any) -> ConnectionSettings:
         )
     mask_secret(secret)
     values: dict[str, Any] = {"endpoint": endpoint, "access_key_id": access_key_id, "secret_access_key": secret}
-    if "verify_ssl" in extras:
-        values["verify_ssl"] = _flag(extras["verify_ssl"], conn_id=conn_id, name="verify_ssl")
-    if extras.get("ca_bundle"):
-        values["ca_bundle"] = str(extras["ca_bundle"])
-    if extras.get("proxy"):
-        values["proxy"] = str(extras["proxy"])
-    if extras.get("timeout") not in (None, ""):
-        values["read_timeout"] = _number(extras["timeout"], conn_id=conn_id, name="timeout")
-    if extras.get("connect_timeout") not in (None, ""):
-        values["connect_timeout"] = _number(extras["connect_timeout"], conn_id=conn_id, name="connect_timeout")
-    if extras.get("max_retries") not in (None, ""):
-        attempts = int(_number(extras["max_retries"], conn_id=conn_id, name="max_retries"))
-        values["retry"] = RetryPolicy(max_attempts=max(attempts, 1))
+    values.update(optional_settings(extras, where=f"lakeFS connection '{conn_id}': extra"))
     try:
         return ConnectionSettings(**values)
     except BadInputError as error:

@@ -31,7 +31,14 @@ def test_connection_form_follows_airflows_provider_yaml_schema() -> None:
         "login": "Access key ID",
         "password": "Secret access key",
     }
-    assert set(lakefs_type["conn-fields"]) == {"verify_ssl", "ca_bundle", "proxy", "timeout", "max_retries"}
+    assert set(lakefs_type["conn-fields"]) == {
+        "verify_ssl",
+        "ca_bundle",
+        "proxy",
+        "timeout",
+        "connect_timeout",
+        "max_attempts",
+    }
 
 
 def test_every_listed_module_imports_and_holds_what_it_claims() -> None:

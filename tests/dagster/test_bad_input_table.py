@@ -101,7 +101,7 @@ CASES = [
         "resource-negative-timeout",
         resource(timeout=-1.0),
         BadInputError,
-        [MISCONFIGURED, "must be positive"],
+        [MISCONFIGURED, "'timeout' must be a number of seconds greater than 0"],
     ),
     Case(
         "resource-endpoint-without-scheme",
