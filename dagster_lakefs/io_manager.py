@@ -6,6 +6,10 @@ to create it). An input is read from the run branch, which holds what this
 run (or the run it re-executes) wrote, on top of the source branch as it was
 when the run's branch was created: every step of a run sees one snapshot.
 Nothing reaches the target branch until the publish step merges the run.
+
+Each materialization's data version is the stored object's lakeFS checksum,
+and its ``dagster/uri`` names the object on the target branch
+(``lakefs://<repository>/<target branch>/<path>``), where it lives once published.
 """
 
 import os
@@ -14,6 +18,7 @@ from urllib.parse import quote
 
 from dagster import (
     ConfigurableIOManager,
+    DataVersion,
     InputContext,
     MetadataValue,
     MultiPartitionKey,
@@ -118,6 +123,7 @@ class LakeFSIOManager(ConfigurableIOManager):
             "lakefs/source_commit": base_commit,
             "lakefs/format": fmt.name,
             "lakefs/size_bytes": MetadataValue.int(int(stats.size_bytes or 0)),
+            "lakefs/checksum": str(stats.checksum),
         }
         if written.rows is not None:
             metadata["dagster/partition_row_count" if partition else "dagster/row_count"] = MetadataValue.int(
@@ -126,6 +132,8 @@ class LakeFSIOManager(ConfigurableIOManager):
         if written.schema is not None:
             metadata["dagster/column_schema"] = written.schema
         context.add_output_metadata(metadata)
+        if context.has_asset_key:
+            record_data_version(context, DataVersion(str(stats.checksum)))
 
     def _drop_other_formats(self, run: RunBranch, base_path: str, keep: str) -> None:
         """A value that changed type (say pickle to parquet) must not leave its old object behind."""
@@ -168,6 +176,19 @@ class LakeFSIOManager(ConfigurableIOManager):
         # Handed straight to ``read``, which lets go of it once decoded: no
         # other reference may keep the encoded bytes alive while the value is built.
         return objects.read_buffer(run.connection, run.repository, run.branch, path, presign=self.presign)
+
+
+def record_data_version(context: OutputContext, version: DataVersion) -> None:
+    """Make the stored object's checksum the data version of this materialization.
+
+    Equal bytes give an equal version, so rewriting unchanged data leaves
+    downstream assets fresh, and any change to the data makes them stale. An
+    IO manager has no public way to hand Dagster a data version; the step
+    context's cache is where Dagster looks for one (after the asset's own
+    ``Output(data_version=...)``, which still wins) when it records the
+    materialization, just after ``handle_output`` returns.
+    """
+    context.step_context.set_data_version(context.asset_key, version)
 
 
 def stored_formats(run: RunBranch, base_path: str) -> list[str]:

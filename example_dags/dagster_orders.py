@@ -12,7 +12,11 @@ What it shows
       branch stays for debugging (``lakefs_failed_runs`` marks it failed);
     - ``lakefs_publish`` commits the run with Dagster metadata, runs lakefs-wap
       gates (changes only under ``dagster/``, no deletions), merges into ``main``
-      once, and deletes the branch.
+      once, and deletes the branch;
+    - each gate is also an asset check of ``publish_orders`` (``only_under_prefixes``,
+      ``no_deletions``), so its verdict shows in the Dagster UI beside the two above;
+    - data versions are the stored objects' lakeFS checksums: re-running with the
+      same orders leaves ``curated_orders`` fresh, new orders make it stale.
 
     Run config ``{"ops": {"raw_orders": {"config": {"bad_data": true}}}}`` makes
     both checks fail. Fix the data on the kept branch (or the code) and
