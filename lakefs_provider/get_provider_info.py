@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lakefs_wap import __version__
+from lakefs_wap.settings import OPTIONAL_SETTINGS
 
 INTEGRATION = "lakeFS"
 
@@ -30,7 +31,11 @@ OPERATOR_MODULES = [
     "lakefs_provider.operators.run_branch_operators",
 ]
 SENSOR_MODULES = ["lakefs_provider.sensors.commit_sensor", "lakefs_provider.sensors.file_sensor"]
-TRIGGER_MODULES = ["lakefs_provider.triggers.commit_trigger", "lakefs_provider.triggers.file_trigger"]
+TRIGGER_MODULES = [
+    "lakefs_provider.triggers.commit_trigger",
+    "lakefs_provider.triggers.commit_event_trigger",
+    "lakefs_provider.triggers.file_trigger",
+]
 HOOK_MODULES = ["lakefs_provider.hooks.lakefs_hook"]
 LINK_CLASSES = ["lakefs_provider.links.lakefs_link.LakeFSLink"]
 
@@ -71,38 +76,29 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": INTEGRATION, "python-modules": SENSOR_MODULES}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": TRIGGER_MODULES}],
         "extra-links": LINK_CLASSES,
+        "filesystems": ["lakefs_provider.fs.lakefs"],
+        "asset-uris": [
+            {
+                "schemes": ["lakefs"],
+                "handler": "lakefs_provider.assets.lakefs.sanitize_uri",
+                "factory": "lakefs_provider.assets.lakefs.create_asset",
+                "to_openlineage_converter": "lakefs_provider.assets.lakefs.convert_asset_to_openlineage",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "lakefs",
                 "hook-class-name": "lakefs_provider.hooks.lakefs_hook.LakeFSHook",
                 "hook-name": "lakeFS",
                 "ui-field-behaviour": _FORM_BEHAVIOUR,
+                # One definition of the settings' names and meanings, shared with the Dagster resource.
                 "conn-fields": {
-                    "verify_ssl": {
-                        "label": "Verify TLS certificates",
-                        "description": "Turn off only for a self-signed certificate that no CA bundle can vouch for.",
-                        "schema": {"type": "boolean", "default": True},
-                    },
-                    "ca_bundle": {
-                        "label": "CA bundle path",
-                        "description": "Path, on the workers, to a PEM file of CAs to trust for the lakeFS endpoint.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "proxy": {
-                        "label": "Proxy URL",
-                        "description": "HTTP(S) proxy to reach lakeFS through, e.g. http://proxy:3128.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "timeout": {
-                        "label": "Read timeout (seconds)",
-                        "description": "How long to wait for lakeFS to answer one request.",
-                        "schema": {"type": ["number", "null"], "minimum": 1},
-                    },
-                    "max_retries": {
-                        "label": "Attempts per request",
-                        "description": "Tries (the first included) for 429, 500, 502, 503, 504 and transport errors.",
-                        "schema": {"type": ["integer", "null"], "minimum": 1},
-                    },
+                    setting.name: {
+                        "label": setting.label,
+                        "description": setting.meaning,
+                        "schema": setting.json_schema(),
+                    }
+                    for setting in OPTIONAL_SETTINGS
                 },
             }
         ],

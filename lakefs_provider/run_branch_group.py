@@ -30,10 +30,10 @@ a gate of its own: publish waits for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakefs_provider.hooks.lakefs_hook import LakeFSHook
 from lakefs_provider.operators.quality_gate_operator import LakeFSQualityGateOperator
@@ -48,6 +48,9 @@ from lakefs_provider.operators.run_branch_operators import (
 )
 from lakefs_provider.version_compat import TaskGroup, XComArg
 from lakefs_wap.gates import Gate, validate_gates
+
+if TYPE_CHECKING:
+    from airflow.sdk import Asset
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,15 @@ def lakefs_run_branch(
     strategy: str | None = None,
     squash_merge: bool = False,
     delete_on_success: bool = True,
+    assets: Asset | str | Iterable[Asset | str] | None = None,
     tooltip: str = "lakeFS run branch: write, audit, publish",
 ) -> Iterator[RunBranchGroup]:
     """A task group that runs your tasks on a lakeFS branch of their own and publishes them gated.
 
     ``gates`` are lakefs-wap gates (built-ins or callables); with none, only
     your own check tasks placed after ``run.commit`` gate the publish.
+    ``assets`` are the ``lakefs://<repo>/<target branch>/<path>`` assets the run
+    may change: publish sends an asset event for each one its merge changed.
     """
     check_run_branch_arguments(
         repo=repo,
@@ -129,7 +135,12 @@ def lakefs_run_branch(
             lakefs_conn_id=lakefs_conn_id,
         )
         publish = LakeFSPublishRunBranchOperator(
-            task_id="publish", msg=publish_message, strategy=strategy, squash_merge=squash_merge, **common
+            task_id="publish",
+            msg=publish_message,
+            strategy=strategy,
+            squash_merge=squash_merge,
+            assets=assets,
+            **common,
         )
         cleanup = LakeFSCleanupRunBranchOperator(
             task_id="cleanup", delete_on_success=delete_on_success, task_group_id=group.group_id, **common

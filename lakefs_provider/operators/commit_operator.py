@@ -38,6 +38,7 @@ class LakeFSCommitOperator(WithLakeFSMetadataOperator):
         self.msg = msg
         self.metadata = metadata
         self.allow_empty = allow_empty
+        self.commit_id: str | None = None
 
     def execute(self, context: Any) -> str:
         connection = self.connection
@@ -54,7 +55,16 @@ class LakeFSCommitOperator(WithLakeFSMetadataOperator):
             commit = head
         self.log.info("Committed %s on '%s' in '%s'", commit.id, self.branch, self.repo)
         self.link_to_commit(context, self.repo, commit.id)
-        return str(commit.id)
+        self.commit_id = str(commit.id)
+        return self.commit_id
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the branch, at the commit made."""
+        from lakefs_provider import openlineage as ol
+
+        endpoint = self.connection.settings.endpoint
+        branch = ol.output_dataset(endpoint, self.repo, self.branch, version=self.commit_id)
+        return ol.operator_lineage(outputs=[branch])
 
 
 # The name airflow-provider-lakefs gave this operator before 0.42, which the

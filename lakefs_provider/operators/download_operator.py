@@ -27,3 +27,10 @@ class LakeFSDownloadOperator(LakeFSBaseOperator):
         written = objects.download(self.connection, self.repo, self.ref, self.path, self.destination)
         self.log.info("Downloaded '%s' from '%s' (%d bytes) to %s", self.path, self.ref, written, self.destination)
         return self.destination
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the object read."""
+        from lakefs_provider import openlineage as ol
+
+        endpoint = self.connection.settings.endpoint
+        return ol.operator_lineage(inputs=[ol.input_dataset(endpoint, self.repo, self.ref, self.path)])

@@ -45,3 +45,10 @@ class LakeFSGetObjectOperator(LakeFSBaseOperator):
                 "use LakeFSDownloadOperator to fetch it to a file, or raise max_bytes."
             )
         return objects.read_bytes(connection, self.repo, self.ref, self.path).decode(self.encoding)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the object read."""
+        from lakefs_provider import openlineage as ol
+
+        endpoint = self.connection.settings.endpoint
+        return ol.operator_lineage(inputs=[ol.input_dataset(endpoint, self.repo, self.ref, self.path)])

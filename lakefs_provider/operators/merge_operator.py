@@ -4,11 +4,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
-from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
+from lakefs_provider.operators._publishing import PublishingOperator
 from lakefs_wap import BadInputError, ServerUnavailableError, operations
 
 
-class LakeFSMergeOperator(WithLakeFSMetadataOperator):
+class LakeFSMergeOperator(PublishingOperator):
     """Merge ``source_ref`` into ``destination_branch``.
 
     Returns (XCom) the merge commit id. ``strategy`` is ``"dest-wins"`` or
@@ -52,8 +52,10 @@ class LakeFSMergeOperator(WithLakeFSMetadataOperator):
         self.strategy = strategy
         self.squash_merge = squash_merge
         self.allow_empty = allow_empty
+        self.check_assets(repo, destination_branch)
 
     def execute(self, context: Any) -> str:
+        self.check_assets(self.repo, self.destination_branch)
         try:
             merge_id = operations.merge(
                 self.connection,
@@ -77,6 +79,7 @@ class LakeFSMergeOperator(WithLakeFSMetadataOperator):
             merge_id = earlier
         self.log.info("Merged '%s' into '%s': %s", self.source_ref, self.destination_branch, merge_id)
         self.link_to_commit(context, self.repo, merge_id)
+        self.record_publication(context, self.repo, self.destination_branch, merge_id, source_ref=self.source_ref)
         return merge_id
 
 

@@ -7,7 +7,7 @@ from lakefs_provider.links.lakefs_link import LakeFSLink
 from lakefs_provider.operators._base import LakeFSBaseOperator
 from lakefs_provider.version_compat import AirflowFailException
 from lakefs_wap import GateContext, NotFoundError, RunBranch, operations, run_gates
-from lakefs_wap.gates import Gate, validate_gates
+from lakefs_wap.gates import Gate, GateReport, validate_gates
 
 REPORT_KEY = "gate_report"
 
@@ -51,6 +51,7 @@ class LakeFSQualityGateOperator(LakeFSBaseOperator):
         self.base_ref = base_ref
         self.source_branch = source_branch
         self.run_id = run_id
+        self.report: GateReport | None = None
 
     def execute(self, context: Any) -> dict[str, Any]:
         connection = self.connection
@@ -71,6 +72,7 @@ class LakeFSQualityGateOperator(LakeFSBaseOperator):
                 )
             run_ref = operations.get_commit(connection, self.repo, self.ref).id
             report = run_gates(GateContext(connection, self.repo, run_ref, self.base_ref), self.gates)
+        self.report = report
         for line in report.summary().splitlines():
             self.log.info("%s", line)
         result = report.as_dict()
@@ -84,3 +86,19 @@ class LakeFSQualityGateOperator(LakeFSBaseOperator):
                 f"in '{self.repo}': {failed}"
             )
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the data judged, at the commit judged, with each gate's verdict."""
+        from lakefs_provider import openlineage as ol
+
+        if self.report is None:
+            return ol.operator_lineage()
+        verdicts = [{"name": result.name, "passed": result.passed} for result in self.report.results]
+        judged = ol.input_dataset(
+            self.connection.settings.endpoint, self.repo, self.ref, version=self.report.run_ref, gates=verdicts
+        )
+        return ol.operator_lineage(inputs=[judged])
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """A failed gate is the lineage worth having most: the same datasets, with the failing verdicts."""
+        return self.get_openlineage_facets_on_complete(task_instance)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from lakefs_provider.links.lakefs_link import LakeFSLink
+from lakefs_provider.operators._publishing import PublishingOperator
 from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
 from lakefs_provider.version_compat import AirflowFailException
 from lakefs_wap import RunBranch, RunState, RunStateError, operations
@@ -133,6 +134,7 @@ class LakeFSCommitRunBranchOperator(_RunBranchStep):
         self.msg = msg
         self.metadata = metadata
         self.allow_empty = allow_empty
+        self.made_commit: tuple[str, str, str] | None = None
 
     def execute(self, context: Any) -> str:
         run = self.run_branch(context)
@@ -142,10 +144,21 @@ class LakeFSCommitRunBranchOperator(_RunBranchStep):
             allow_empty=self.allow_empty,
         )
         self.link_to_commit(context, self.repo, commit.id)
+        self.made_commit = (run.repository, run.branch, str(commit.id))
         return str(commit.id)
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the run branch, at the commit made."""
+        from lakefs_provider import openlineage as ol
 
-class LakeFSPublishRunBranchOperator(_RunBranchStep):
+        if self.made_commit is None:
+            return ol.operator_lineage()
+        repository, branch, commit = self.made_commit
+        output = ol.output_dataset(self.connection.settings.endpoint, repository, branch, version=commit)
+        return ol.operator_lineage(outputs=[output])
+
+
+class LakeFSPublishRunBranchOperator(PublishingOperator, _RunBranchStep):
     """Merge exactly the gated commit into the target branch in one merge; returns (XCom) the merge commit id.
 
     Refuses a run whose gates did not pass (``require_gates``), and a branch
@@ -184,9 +197,11 @@ class LakeFSPublishRunBranchOperator(_RunBranchStep):
         self.strategy = strategy
         self.squash_merge = squash_merge
         self.require_gates = require_gates
+        self.check_assets(self.repo, self.target_branch or self.source_branch)
 
     def execute(self, context: Any) -> str:
         run = self.run_branch(context)
+        self.check_assets(run.repository, run.target_branch)
         try:
             merge_id = run.publish(
                 self.msg or None,
@@ -210,6 +225,14 @@ class LakeFSPublishRunBranchOperator(_RunBranchStep):
             self.log.info("Published run branch '%s' into '%s': %s", run.branch, run.target_branch, merge_id)
         context["ti"].xcom_push(key=OUTCOME_KEY, value=outcome.value)
         self.link_to_commit(context, self.repo, merge_id)
+        self.record_publication(
+            context,
+            run.repository,
+            run.target_branch,
+            merge_id,
+            source_ref=run.branch,
+            changed_data=outcome is not RunState.UNCHANGED,
+        )
         return merge_id
 
 

@@ -85,3 +85,10 @@ class LakeFSUploadOperator(LakeFSBaseOperator):
             },
         )
         return str(stats.physical_address)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """For the OpenLineage provider: the object written (uncommitted, so without a version)."""
+        from lakefs_provider import openlineage as ol
+
+        endpoint = self.connection.settings.endpoint
+        return ol.operator_lineage(outputs=[ol.output_dataset(endpoint, self.repo, self.branch, self.path)])

@@ -1,0 +1,1 @@
+"""lakeFS data as Airflow assets: the ``lakefs://`` URI scheme and the asset events of publishes."""
