@@ -1,0 +1,1 @@
+"""Airflow object storage (``ObjectStoragePath``) for the ``lakefs://`` scheme."""
