@@ -40,6 +40,26 @@ AIRFLOW_DAG_PROCESSOR = Service("airflow-dag-processor", ("airflow", "dag-proces
 AIRFLOW_TRIGGERER = Service("airflow-triggerer", ("airflow", "triggerer"))
 DAGSTER_WEBSERVER = Service("dagster-webserver", ("dagster-webserver", "-w", "workspace.yaml"), 3000, "/server_info")
 DAGSTER_DAEMON = Service("dagster-daemon", ("dagster-daemon", "run", "-w", "workspace.yaml"))
+# The code location the webserver and the daemon load over gRPC (workspace.yaml's
+# `grpc_server` entry): the example definitions in the project's own environment,
+# whose Dagster may differ from theirs. Runs start as its child processes, so it
+# passes on its own Python (the entry-point flag) rather than whatever `dagster`
+# is first on PATH. Not (yet) in DAGSTER_SERVICES: only the native launcher runs it.
+DAGSTER_LOCATION = "lakefs_wap_orders"
+DAGSTER_CODE_SERVER = Service(
+    "dagster-code-server",
+    (
+        "dagster",
+        "api",
+        "grpc",
+        "--python-file",
+        "example_dags/dagster_orders.py",
+        "--location-name",
+        DAGSTER_LOCATION,
+        "--use-python-environment-entry-point",
+    ),
+    4000,
+)
 
 LAKEFS_SERVICES = (POSTGRES, MINIO, LAKEFS)
 AIRFLOW_SERVICES = (AIRFLOW_API_SERVER, AIRFLOW_SCHEDULER, AIRFLOW_DAG_PROCESSOR, AIRFLOW_TRIGGERER)
