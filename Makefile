@@ -19,14 +19,15 @@ LOWER_BIN := $(LOWER_VENV)/bin
 LOWER_LOCK := requirements-lower.lock
 LOWER_PYTHON ?= $(shell PYENV_VERSION=3.10 python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null)
 LOWER_AIRFLOW_DAY := 2025-09-05
-LOWER_EXEMPT := dagster dagster-pipes dagster-shared lakefs lakefs-sdk
+LOWER_EXEMPT := dagster dagster-pipes dagster-shared lakefs lakefs-sdk lakefs-spec
 
-.PHONY: demo test lint lakefs lock clean test-s3 lakefs-s3 postgres test-lower lock-lower
+.PHONY: demo test lint lakefs lock clean test-s3 lakefs-s3 postgres test-lower lock-lower compose-check \
+	test-e2e chromium airflow-stack dagster-stack lakefs-ui
 
 demo: $(VENV)/.installed lakefs
 	$(BIN)/python -m tools.demo
 
-test: $(VENV)/.installed lakefs
+test: $(VENV)/.installed lakefs compose-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Core, Airflow and Dagster tests on the lower bounds.
@@ -41,6 +42,11 @@ lint: $(VENV)/.installed
 lakefs: $(VENV)/.installed
 	$(BIN)/python -m tools.lakefs_server build
 
+# The validator of docker-compose.yml (compose-go, the loader Docker Compose uses),
+# built once with Go and cached like lakeFS: no Docker engine is needed.
+compose-check: $(VENV)/.installed
+	$(BIN)/python -m tools.compose_check build
+
 # lakeFS as users run it: metadata in PostgreSQL, objects in a real S3 server
 # (MinIO), so presigned URLs work. Runs the core suite (run-branch lifecycle,
 # gates, object I/O on S3 storage), the launcher's own tests, and the tests
@@ -48,6 +54,29 @@ lakefs: $(VENV)/.installed
 S3_TESTS ?= tests/core tests/test_lakefs_server.py tests/dagster/test_io_presign.py
 test-s3: $(VENV)/.installed lakefs-s3
 	$(BIN)/python -m pytest --lakefs-backend=s3 $(S3_TESTS) $(PYTEST_ARGS)
+
+# The real services end to end, as users run them: Airflow's api-server, scheduler,
+# dag-processor and triggerer on PostgreSQL, Dagster's code server, webserver and
+# daemon, with example_dags/, driven through their APIs and checked in headless
+# Chromium, on lakeFS on PostgreSQL and MinIO. Marked `e2e`; `make test` skips them.
+test-e2e: $(VENV)/.installed lakefs-s3 chromium
+	$(BIN)/python -m pytest -m e2e --lakefs-backend=s3 tests/e2e $(PYTEST_ARGS)
+
+# Headless Chromium and its driver from Debian packages, only when missing.
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; }
+
+# The real Airflow or Dagster services with the examples, on a local lakeFS, until Ctrl-C.
+airflow-stack: $(VENV)/.installed lakefs postgres
+	$(BIN)/python -m tools.airflow_stack run
+dagster-stack: $(VENV)/.installed lakefs
+	$(BIN)/python -m tools.dagster_stack run
+
+# lakeFS with its web UI compiled in (needs Node.js and npm), for the demo; cached in ~/.cache/lakefs-wap.
+lakefs-ui: $(VENV)/.installed lakefs
+	$(BIN)/python -m tools.lakefs_webui build
 
 # lakeFS and MinIO binaries (built once with Go, cached in ~/.cache/lakefs-wap) and PostgreSQL.
 lakefs-s3: $(VENV)/.installed postgres
@@ -63,7 +92,7 @@ postgres: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade uv
-	$(BIN)/uv pip install --python $(BIN)/python --constraint $(LOCK) --editable '.[dev,bench]'
+	$(BIN)/uv pip install --python $(BIN)/python --constraint $(LOCK) --editable '.[dev,e2e]'
 	touch $@
 
 $(LOWER_VENV)/.installed: pyproject.toml $(LOWER_LOCK) | $(VENV)/.installed
@@ -79,7 +108,7 @@ lock-lower: $(VENV)/.installed
 		--no-header --output-file $(LOWER_LOCK) pyproject.toml
 
 lock: $(VENV)/.installed
-	$(BIN)/uv pip compile --python $(BIN)/python --extra dev --extra bench --universal --python-version 3.10 \
+	$(BIN)/uv pip compile --python $(BIN)/python --extra dev --extra e2e --universal --python-version 3.10 \
 		--no-header --output-file $(LOCK) pyproject.toml
 
 clean:

@@ -1,127 +1,249 @@
-"""`make demo`: branch-per-run ingestion on a real, local lakeFS, narrated.
+"""`make demo`: lakefs-wap in both orchestrators, on a real local lakeFS, then a report.
 
-It starts a throw-away lakeFS server (or uses the one named by
-``LAKEFS_ENDPOINT``/``LAKEFS_ACCESS_KEY_ID``/``LAKEFS_SECRET_ACCESS_KEY``),
-creates a demo repository, and runs the write-audit-publish cycle of the
-lakefs-wap core three times:
+1. Start a throw-away lakeFS (with its web UI when one is built or can be:
+   ``tools/lakefs_webui.py``), or use the one named by ``LAKEFS_ENDPOINT``,
+   ``LAKEFS_ACCESS_KEY_ID`` and ``LAKEFS_SECRET_ACCESS_KEY``; create the
+   repository the examples use.
+2. Airflow: the real example DAGs through ``dag.test()`` in a child process
+   with the demo's own ``AIRFLOW_HOME``: ``lakefs_orders_ingestion`` with good
+   data (published), with ``bad_data`` (two gates fail, ``main`` unchanged),
+   then ``lakefs_rollback`` of the good run.
+3. Dagster: the assets of ``example_dags/dagster_orders.py`` in a child process
+   with the demo's own ``DAGSTER_HOME``, published through their checks and gates.
+4. A report read back from lakeFS: each run's branch, commits, gate results,
+   whether it was published, ``main``'s log, and lakeFS UI links.
 
-1. a good run: written to its own branch, gated, published to ``main`` in one merge;
-2. a bad run: a gate fails, ``main`` is untouched, the branch is kept and marked failed;
-3. a rollback: the good run is reverted on ``main``.
+Every demo starts from nothing (a new lakeFS data directory, a fresh Airflow
+database copied from a cached migrated one, a new Dagster home) and removes it
+all at the end, so it can be run again at once. On a ``LAKEFS_ENDPOINT`` server,
+which outlives the demo, each demo makes its own repository
+(``lakefs-wap-demo-<random>``).
+
+``KEEP_RUNNING=1`` keeps lakeFS running, starts the Airflow UI and the Dagster
+UI on the demo's homes, prints where they are, and waits for Ctrl-C.
+``LAKEFS_WAP_DEMO_UI=0`` skips building lakeFS's web UI.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
-import random
+import json
+import os
+import shutil
+import signal
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from lakefs_wap import (
-    ConnectionSettings,
-    GateFailedError,
-    LakeFSConnection,
-    NoDeletions,
-    OnlyUnderPrefixes,
-    RunBranch,
-    TableRowCount,
-    connect,
-    objects,
+from lakefs_wap import ConnectionSettings, LakeFSConnection, RunBranch, connect
+from tools import lakefs_webui
+from tools.demo_report import DemoRun, print_report
+from tools.demo_runs import DemoHomes, DemoStepFailed, make_homes, migrated_airflow_db, run_child
+from tools.demo_uis import start_airflow_ui, start_dagster_ui
+from tools.lakefs_server import (
+    LakeFSUnavailable,
+    LocalLakeFS,
+    ServerAccess,
+    cached_binary_path,
+    find_binary,
+    free_port,
+    server_access_from_env,
 )
-from lakefs_wap.refs import iter_log
-from tools.lakefs_server import LakeFSUnavailable, LocalLakeFS, ServerAccess, server_access_from_env
+from tools.stack import DEMO_REPOSITORY
 
-GATES = [OnlyUnderPrefixes(["raw/"]), NoDeletions(), TableRowCount(min_rows=1)]
+INGESTION_PREFIX = "orders"  # lakefs_orders_ingestion's lakefs_run_branch(prefix=...)
+DAGSTER_PREFIX = "dagster"  # LakeFSResource's default branch_prefix
+CHILD_TIMEOUT = 900.0
 
 
 def say(message: str) -> None:
     print(message, flush=True)
 
 
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() not in {"", "0", "false", "no"}
+
+
+class DemoLakeFS(LocalLakeFS):
+    """The test bed's local lakeFS, minus the UI's mailing-list form (it would stand before every login)."""
+
+    def config_yaml(self) -> str:
+        config = json.loads(super().config_yaml())
+        config["email_subscription"] = {"enabled": False}
+        return json.dumps(config, indent=2)
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    access: ServerAccess
+    ours: bool  # started by this demo (so its admin's credentials are the test bed's fixed local ones)
+    has_ui: bool
+
+
+def lakefs_binary_with_ui() -> Path | None:
+    """The lakeFS binary to run: the user's own (``LAKEFS_BIN``, PATH: released binaries carry the UI),
+    else one with the UI built here (cached, or built now: minutes, once); None for the test bed's UI-less build."""
+    users_own = find_binary()
+    if users_own is not None and users_own != cached_binary_path():
+        return users_own
+    if not _flag("LAKEFS_WAP_DEMO_UI", "1"):
+        return None
+    found = lakefs_webui.find()
+    if found is not None:
+        return found
+    missing = lakefs_webui.missing_tools()
+    if missing:
+        say(f"[lakefs-ui] not building lakeFS's web UI: {', '.join(missing)} not found")
+        return None
+    say("[lakefs-ui] building lakeFS with its web UI, once (about 4 minutes on two cores; LAKEFS_WAP_DEMO_UI=0 skips)")
+    try:
+        return lakefs_webui.build(say)
+    except LakeFSUnavailable as error:
+        say(f"[lakefs-ui] could not build the web UI, going on without it: {error}")
+        return None
+
+
 @contextlib.contextmanager
-def demo_server() -> Iterator[ServerAccess]:
+def demo_server() -> Iterator[DemoServer]:
     external = server_access_from_env()
     if external is not None:
         say(f"Using the lakeFS server at {external.endpoint}")
-        yield external
+        yield DemoServer(external, ours=False, has_ui=lakefs_webui.serves_ui(external.endpoint))
         return
-    with LocalLakeFS() as server:
-        say(f"Started a local lakeFS at {server.access.endpoint} (data in {server.workdir})")
-        yield server.access
+    binary = lakefs_binary_with_ui()
+    with DemoLakeFS(binary) as server:
+        has_ui = lakefs_webui.serves_ui(server.access.endpoint)
+        say(f"Started lakeFS at {server.access.endpoint} ({'with' if has_ui else 'without'} its web UI)")
+        yield DemoServer(server.access, ours=True, has_ui=has_ui)
 
 
-def orders_csv(rows: int, seed: int) -> bytes:
-    generator = random.Random(seed)  # noqa: S311 - demo data, not security
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["order_id", "customer", "amount"])
-    for order_id in range(rows):
-        writer.writerow([order_id, f"c{generator.randrange(1000):04d}", f"{generator.uniform(1, 500):.2f}"])
-    return buffer.getvalue().encode()
+def create_repository(connection: LakeFSConnection, access: ServerAccess, name: str) -> None:
+    connection.sdk.repositories_api.create_repository(
+        {"name": name, "storage_namespace": access.storage_namespace(name), "default_branch": "main"}  # type: ignore[arg-type]
+    )
+    say(f"Created repository {name}")
 
 
-def ingest(connection: LakeFSConnection, repo: str, run_id: str, rows: int) -> RunBranch:
-    run = RunBranch(connection, repo, run_id, prefix="ingest")
-    base = run.open()
-    say(f"\n[{run_id}] opened branch {run.branch} from main@{base[:12]}")
-    path = f"raw/orders/{run_id}.csv"
-    data = orders_csv(rows, seed=len(run_id))
-    objects.upload(connection, repo, run.branch, path, data, content_type="text/csv")
-    say(f"[{run_id}] wrote {path} ({rows} rows, {len(data):,} bytes) on the run branch only")
-    commit = run.commit(f"ingest orders for {run_id}", {"rows": rows})
-    say(f"[{run_id}] committed {commit.id[:12]}")
+def run_airflow(
+    homes: DemoHomes, env: dict[str, str], connection: LakeFSConnection, repository: str, rows: int
+) -> list[DemoRun]:
+    shutil.copyfile(migrated_airflow_db(say), homes.airflow_home / "airflow.db")
+    args = ["--repo", repository, "--rows", str(rows)]
+    results: list[dict[str, Any]] = run_child(
+        "tools.demo_airflow", args, env, homes.root / "airflow-runs.log", say, CHILD_TIMEOUT
+    )
+    ingestions = {result["label"]: result for result in results if result["dag_id"] == "lakefs_orders_ingestion"}
+
+    def run_branch(result: dict[str, Any]) -> RunBranch:
+        return RunBranch(connection, repository, f"{result['dag_id']}/{result['run_id']}", prefix=INGESTION_PREFIX)
+
+    runs = []
+    for result in results:
+        title = f"{result['dag_id']} ({result['label']})"
+        if result["dag_id"] == "lakefs_orders_ingestion":
+            runs.append(DemoRun("Airflow", title, result["run_id"], result["state"], run_branch(result)))
+        else:  # the rollback of the good run
+            reverted = run_branch(ingestions["good data"])
+            runs.append(DemoRun("Airflow", title, result["run_id"], result["state"], None, reverts=reverted))
+    return runs
+
+
+def run_dagster(
+    homes: DemoHomes, env: dict[str, str], connection: LakeFSConnection, repository: str, rows: int
+) -> list[DemoRun]:
+    results: list[dict[str, Any]] = run_child(
+        "tools.demo_dagster", ["--rows", str(rows)], env, homes.root / "dagster-runs.log", say, CHILD_TIMEOUT
+    )
+    return [
+        DemoRun(
+            "Dagster",
+            "materialize example_dags/dagster_orders.py (raw_orders, curated_orders, publish_orders)",
+            result["run_id"],
+            "success" if result["success"] else "failure",
+            RunBranch(connection, repository, result["run_id"], prefix=DAGSTER_PREFIX),
+        )
+        for result in results
+    ]
+
+
+def keep_running(stack: ExitStack, server: DemoServer, homes: DemoHomes, env: dict[str, str], repository: str) -> None:
+    """Start the orchestrators' UIs, print where everything is, and wait for Ctrl-C."""
+    say("\n[ui] starting the Airflow UI (api-server) on the demo's Airflow home ...")
+    airflow = start_airflow_ui(stack, homes, env)
+    say("[ui] starting the Dagster UI (a code server and dagster-webserver) on the demo's Dagster home ...")
+    dagster = start_dagster_ui(stack, homes, env)
+    say("\nStill running (everything on 127.0.0.1):")
+    lakefs_note = "" if server.has_ui else "  (API only: this lakeFS binary has no web UI)"
+    say(f"  lakeFS   {server.access.endpoint}/repositories/{repository}{lakefs_note}")
+    if server.ours:
+        # The demo's own throw-away server: its fixed local credentials, needed to log in.
+        say(f"           log in with access key {server.access.access_key_id}")
+        say(f"           and secret key {server.access.secret_access_key}")
+    say(f"  Airflow  {airflow}/dags  (no login; the 'Open Airflow UI' button on a commit leads here)")
+    say(f"  Dagster  {dagster}/runs")
+    say(f"  files    {homes.root} (removed when the demo stops)")
+    say(f"Press Ctrl-C (or kill {os.getpid()}) to stop them all.")
     try:
-        report = run.gate(GATES)
-    except GateFailedError as failure:
-        say(f"[{run_id}] {failure.message.splitlines()[0]}")
-        for result in failure.results:
-            say(f"[{run_id}]   {'ok  ' if result.passed else 'FAIL'} {result.name}: {result.message}")
-        run.mark_failed("; ".join(r.message for r in failure.results if not r.passed))
-        say(f"[{run_id}] not published; {run.branch} kept for debugging, marked failed")
-        return run
-    say(f"[{run_id}] {report.summary().splitlines()[0]}")
-    merge = run.publish()
-    say(f"[{run_id}] published: merge commit {merge[:12]} on main (gate report in its metadata)")
-    run.discard()
-    say(f"[{run_id}] deleted {run.branch}")
-    return run
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        say("\nstopping")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=50_000, help="rows in the good run's file")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000, help="orders per example run (the gates need >= 1000)")
+    parser.add_argument("--keep-running", action="store_true", default=_flag("KEEP_RUNNING"))
     args = parser.parse_args(argv)
+    started = time.monotonic()
+    homes = make_homes(free_port(), free_port())
+    # The report's link rule imports Airflow in this process: never onto a developer's ~/airflow.
+    os.environ.setdefault("AIRFLOW_HOME", str(homes.airflow_home))
     try:
-        with demo_server() as access:
+        with ExitStack() as stack:
+            server = stack.enter_context(demo_server())
+            access = server.access
+            repository = DEMO_REPOSITORY if server.ours else f"{DEMO_REPOSITORY}-{uuid.uuid4().hex[:8]}"
             connection = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
-            repo = f"demo-{uuid.uuid4().hex[:8]}"
-            connection.sdk.repositories_api.create_repository(
-                {"name": repo, "storage_namespace": access.storage_namespace(repo), "default_branch": "main"}  # type: ignore[arg-type]
-            )
-            say(f"Created repository {repo}")
-            good = ingest(connection, repo, "orders-2026-11-21", rows=args.rows)
-            main_after_good = connection.sdk.branches_api.get_branch(repo, "main").commit_id
-            bad = ingest(connection, repo, "orders-2026-11-22", rows=0)
-            main_now = connection.sdk.branches_api.get_branch(repo, "main").commit_id
-            say(f"main still at {main_now[:12]}: {'unchanged' if main_now == main_after_good else 'CHANGED'}")
-            say(f"state of {bad.branch}: {bad.status().state.value} ({bad.status().reason})")
-
-            revert = good.revert()
-            say(f"\n[rollback] reverted the good run on main: {revert[:12]}")
-            left = [o.path for o in connection.client.sdk_client.objects_api.list_objects(repo, "main").results]
-            say(f"[rollback] main now lists {left}")
-            say("\nmain's history:")
-            for commit in iter_log(connection, repo, "main", limit=8):
-                say(f"  {commit.id[:12]}  {commit.message}")
+            create_repository(connection, access, repository)
+            env = homes.env(access, repository)
+            # Dagster first, so the Airflow rollback at the end shows it undoes one run and leaves later ones be.
+            runs = run_dagster(homes, env, connection, repository, args.rows)
+            runs += run_airflow(homes, env, connection, repository, args.rows)
+            print_report(connection, repository, runs, say, access.endpoint)
+            if not server.has_ui:
+                say(
+                    "\nThis lakeFS binary has no web UI: the links above open a 'lakeFS UI Not Built' page. "
+                    "`python -m tools.lakefs_webui build` builds one (Node.js and npm needed)."
+                )
+            say(f"\nDemo finished in {time.monotonic() - started:.0f}s.")
+            if args.keep_running:
+                keep_running(stack, server, homes, env, repository)
+    except DemoStepFailed as error:
+        # The orchestrators' logs are what is needed to see why: they stay.
+        print(
+            f"demo: {error}\nThe demo's logs and homes are kept in {homes.root}; remove it when done.", file=sys.stderr
+        )
+        return 1
     except LakeFSUnavailable as error:
         print(f"demo: {error}", file=sys.stderr)
+        shutil.rmtree(homes.root, ignore_errors=True)
         return 1
+    except BaseException:
+        shutil.rmtree(homes.root, ignore_errors=True)
+        raise
+    shutil.rmtree(homes.root, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
+    # `kill <pid>` (and a stop from an IDE or a job control that sends SIGTERM) ends
+    # the demo the way Ctrl-C does: its servers and UIs stop in order, its files go.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(main())
