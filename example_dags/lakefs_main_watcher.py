@@ -18,8 +18,9 @@ What it shows
 How to run
     Needs the scheduler and a triggerer (``airflow standalone`` has both).
     Unpause it, then run ``lakefs_orders_ingestion``: its publish starts a run
-    here. ``LAKEFS_WAP_DEMO_REPO`` names another repository (read when the DAG
-    file is parsed: a watcher's arguments are fixed then).
+    here. ``LAKEFS_WAP_DEMO_REPO`` names another repository and
+    ``LAKEFS_WAP_WATCH_INTERVAL`` the seconds between polls (default 30); both
+    are read when the DAG file is parsed: a watcher's arguments are fixed then.
 """
 
 from __future__ import annotations
@@ -33,13 +34,20 @@ from lakefs_provider.hooks.lakefs_hook import LakeFSHook
 from lakefs_provider.triggers.commit_event_trigger import LakeFSCommitEventTrigger
 
 REPO = os.environ.get("LAKEFS_WAP_DEMO_REPO", "lakefs-wap-demo")
+# Seconds between polls of main's head; keep it longer than the scheduler's loop so
+# that each commit gets a run of its own (see the README).
+_interval = os.environ.get("LAKEFS_WAP_WATCH_INTERVAL", "30")
+try:
+    INTERVAL = float(_interval)
+except ValueError:
+    raise ValueError(f"LAKEFS_WAP_WATCH_INTERVAL must be a number of seconds, such as 30; got {_interval!r}") from None
 
 curated_on_main = Asset(
     f"lakefs://{REPO}/main/curated",
     watchers=[
         AssetWatcher(
             name="lakefs_main_curated_commits",
-            trigger=LakeFSCommitEventTrigger(repo=REPO, branch="main", prefixes=["curated/"], poke_interval=30),
+            trigger=LakeFSCommitEventTrigger(repo=REPO, branch="main", prefixes=["curated/"], poke_interval=INTERVAL),
         )
     ],
 )

@@ -122,7 +122,7 @@ HOOK_CASES = [
         "negative-timeout",
         lambda repo: hook("lakefs_negative_timeout").get_conn(),
         BadInputError,
-        ["lakeFS connection 'lakefs_negative_timeout'", "must be positive"],
+        ["lakeFS connection 'lakefs_negative_timeout'", "must be a number of seconds greater than 0"],
     ),
     Case(
         "endpoint-not-http",
