@@ -34,11 +34,18 @@ import tempfile
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Context, Param, dag, get_current_context, task
 
 from lakefs_provider.hooks.lakefs_hook import LakeFSHook
 from lakefs_provider.run_branch_group import lakefs_run_branch
 from lakefs_wap import NoDeletions, OnlyUnderPrefixes, ParquetSchemaUnchanged, TableRowCount, objects
+
+
+def run_day(context: Context) -> str:
+    """The day a run ingests: its logical date, or the day it was queued for when it has none
+    (Airflow 3 triggers manual runs without a logical date unless one is given)."""
+    return context.get("ds") or context["dag_run"].run_after.strftime("%Y-%m-%d")
+
 
 GATES = [
     OnlyUnderPrefixes(["raw/", "curated/"]),
@@ -69,7 +76,7 @@ def lakefs_orders_ingestion() -> None:
             import pandas as pd
 
             context = get_current_context()
-            params, ds = context["params"], context["ds"]
+            params, ds = context["params"], run_day(context)
             rows = 10 if params["bad_data"] else int(params["rows"])
             generator = np.random.default_rng(int(ds.replace("-", "")))  # the same day makes the same data
             orders = pd.DataFrame(
@@ -94,7 +101,7 @@ def lakefs_orders_ingestion() -> None:
             import pandas as pd
 
             context = get_current_context()
-            params, ds = context["params"], context["ds"]
+            params, ds = context["params"], run_day(context)
             connection = LakeFSHook().get_conn()
             with tempfile.TemporaryDirectory() as scratch:
                 raw = Path(scratch) / "orders.csv"

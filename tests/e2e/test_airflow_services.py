@@ -289,6 +289,20 @@ def test_rollback_reverts_the_good_run_on_main(
     assert not list(demo_repository.ref("main").objects(prefix="curated/orders/"))
 
 
+def test_a_run_triggered_without_a_logical_date_publishes(
+    airflow_api: AirflowAPI, good_run: Run, bad_run: Run, demo_repository: lakefs.Repository
+) -> None:
+    # What `airflow dags trigger` and the UI's trigger button do by default in Airflow 3:
+    # the run has no logical date, so no "ds" in its context.
+    before = head(demo_repository).id
+    run_id = trigger(airflow_api, INGESTION, None, {"rows": ROWS})
+    state = wait_for_run(airflow_api, INGESTION, run_id)
+    assert state == "success", explain(airflow_api, INGESTION, run_id)
+    published = head(demo_repository)
+    assert published.id != before
+    assert published.parents[0] == before
+
+
 # --- the UI, in a headless Chromium -------------------------------------------------------
 
 
