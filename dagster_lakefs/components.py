@@ -28,7 +28,7 @@ from pydantic import Field
 from dagster_lakefs.io_manager import LakeFSIOManager
 from dagster_lakefs.resource import LakeFSResource
 from lakefs_wap import BadInputError
-from lakefs_wap.settings import CA_BUNDLE, CONNECT_TIMEOUT, MAX_ATTEMPTS, PROXY, TIMEOUT, VERIFY_SSL
+from lakefs_wap.settings import CA_BUNDLE, CONNECT_TIMEOUT, MAX_ATTEMPTS, PROXY, TIMEOUT, UI_URL, VERIFY_SSL
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -62,6 +62,7 @@ class LakeFSResourceComponent(Component, Model, Resolvable):
     timeout: float = Field(default=TIMEOUT.default, description=TIMEOUT.meaning)
     connect_timeout: float = Field(default=CONNECT_TIMEOUT.default, description=CONNECT_TIMEOUT.meaning)
     max_attempts: int = Field(default=MAX_ATTEMPTS.default, description=MAX_ATTEMPTS.meaning)
+    ui_url: str | None = Field(default=None, description=UI_URL.meaning)
     dagster_url: str | None = Field(
         default=None,
         description="base URL of the Dagster UI, for links on lakeFS commits "
@@ -92,6 +93,7 @@ class LakeFSResourceComponent(Component, Model, Resolvable):
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
             max_attempts=self.max_attempts,
+            ui_url=self.ui_url,
             **optional,
         )
 

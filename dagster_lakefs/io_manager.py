@@ -14,7 +14,6 @@ and its ``dagster/uri`` names the object on the target branch
 
 import os
 from typing import Any
-from urllib.parse import quote
 
 from dagster import (
     ConfigurableIOManager,
@@ -31,6 +30,7 @@ from pydantic import Field
 from dagster_lakefs.formats import FORMATS, Format, format_for_annotation, format_for_value, read, write
 from dagster_lakefs.resource import LakeFSResource
 from lakefs_wap import BadInputError, NotFoundError, RunBranch, objects
+from lakefs_wap.links import object_url
 from lakefs_wap.names import validate_path, validate_prefix
 
 # Run branches this process has opened: (pid, Dagster run id, repository, branch) -> base commit.
@@ -114,10 +114,10 @@ class LakeFSIOManager(ConfigurableIOManager):
             # deleted after publishing, so links to it would all go dead.
             "dagster/uri": MetadataValue.path(f"lakefs://{run.repository}/{run.target_branch}/{path}"),
             "lakefs/url": MetadataValue.url(
-                object_url(connection.settings.endpoint, run.repository, run.target_branch, path)
+                object_url(connection.settings.ui_base_url, run.repository, run.target_branch, path)
             ),
             "lakefs/run_branch_url": MetadataValue.url(
-                object_url(connection.settings.endpoint, run.repository, run.branch, path)
+                object_url(connection.settings.ui_base_url, run.repository, run.branch, path)
             ),
             "lakefs/branch": run.branch,
             "lakefs/source_commit": base_commit,
@@ -212,11 +212,6 @@ def partition_segments(partition_key: str, definition: Any = None) -> list[str]:
     if isinstance(partition_key, MultiPartitionKey):
         return [f"{dimension}={value}" for dimension, value in sorted(partition_key.keys_by_dimension.items())]
     return [partition_key]
-
-
-def object_url(endpoint: str, repository: str, ref: str, path: str) -> str:
-    repo, ref_q, path_q = (quote(value, safe="") for value in (repository, ref, path))
-    return f"{endpoint}/repositories/{repo}/object?ref={ref_q}&path={path_q}"
 
 
 __all__ = ["LakeFSIOManager"]

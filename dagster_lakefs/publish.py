@@ -52,6 +52,7 @@ from lakefs_wap import GateFailedError, LakeFSWapError, RunBranch, RunState, ope
 from lakefs_wap.errors import is_infrastructure_error
 from lakefs_wap.gates import Gate, validate_gates
 from lakefs_wap.keys import KEY_GATED_COMMIT as GATED
+from lakefs_wap.links import commit_url
 
 PREFIX = "::lakefs::Dagster::"
 UI_URL_KEY = PREFIX + "url[url:ui]"
@@ -179,7 +180,6 @@ def lakefs_publish(
 
 
 def published_metadata(run: RunBranch, outcome: RunState, merge: str, run_commit: str) -> dict[str, Any]:
-    endpoint = run.connection.settings.endpoint
     return {
         "lakefs/outcome": outcome.value,
         "lakefs/merge_commit": merge,
@@ -188,7 +188,7 @@ def published_metadata(run: RunBranch, outcome: RunState, merge: str, run_commit
         # The published data where it stays, and the exact commit that holds it.
         "dagster/uri": MetadataValue.path(f"lakefs://{run.repository}/{run.target_branch}"),
         "lakefs/commit_uri": MetadataValue.path(f"lakefs://{run.repository}/{merge}"),
-        "lakefs/url": MetadataValue.url(f"{endpoint}/repositories/{run.repository}/commits/{merge}"),
+        "lakefs/url": MetadataValue.url(commit_url(run.connection.settings.ui_base_url, run.repository, merge)),
     }
 
 

@@ -28,6 +28,7 @@ from lakefs_wap.settings import (
     OPTIONAL_SETTINGS,
     PROXY,
     TIMEOUT,
+    UI_URL,
     VERIFY_SSL,
     optional_settings,
 )
@@ -58,6 +59,7 @@ class LakeFSResource(ConfigurableResource):  # type: ignore[type-arg]
     connect_timeout: float = Field(default=CONNECT_TIMEOUT.default, description=CONNECT_TIMEOUT.meaning)
     max_attempts: int | None = Field(default=None, description=MAX_ATTEMPTS.meaning)
     max_retries: int | None = Field(default=None, description="old name of max_attempts, still accepted")
+    ui_url: str | None = Field(default=None, description=UI_URL.meaning)
     dagster_url: str = Field(
         default_factory=lambda: os.environ.get("DAGSTER_WEBSERVER_URL", DEFAULT_DAGSTER_URL),
         description="base URL of the Dagster UI, for links on lakeFS commits",

@@ -29,6 +29,8 @@ How to run
     (a repository with a ``main`` branch), then ``dagster dev -f example_dags/dagster_orders.py``.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, Config, Definitions, EnvVar, asset, asset_check
@@ -103,6 +105,9 @@ lakefs = LakeFSResource(
     access_key_id=EnvVar("LAKEFS_ACCESS_KEY_ID"),
     secret_access_key=EnvVar("LAKEFS_SECRET_ACCESS_KEY"),
     repository=EnvVar("LAKEFS_REPOSITORY"),
+    # Where your browser reaches lakeFS, for the links in Dagster's UI, when the
+    # endpoint above is one only the code can reach (Docker's http://lakefs:8000).
+    ui_url=os.environ.get("LAKEFS_UI_URL") or None,
 )
 
 defs = Definitions(

@@ -66,6 +66,8 @@ class ConnectionSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Where a browser reaches the same server, for links (None: the endpoint).
+    ui_url: str | None = None
 
     def __post_init__(self) -> None:
         endpoint = (self.endpoint or "").strip().rstrip("/")
@@ -87,6 +89,20 @@ class ConnectionSettings:
             raise BadInputError(f"CA bundle {self.ca_bundle!r} for {endpoint} does not exist or is not a file.")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise BadInputError("lakeFS connect_timeout and read_timeout must be positive numbers of seconds.")
+        if self.ui_url is not None:
+            ui_url = self.ui_url.strip().rstrip("/")
+            ui_parts = urlsplit(ui_url)
+            if ui_parts.scheme not in ("http", "https") or not ui_parts.netloc:
+                raise BadInputError(
+                    f"invalid lakeFS ui_url {self.ui_url!r}: give the address your browser opens lakeFS at, "
+                    "with its scheme, for example 'http://localhost:8000'."
+                )
+            object.__setattr__(self, "ui_url", ui_url)
+
+    @property
+    def ui_base_url(self) -> str:
+        """The base of links to this server's web UI: ``ui_url`` when given, else the endpoint."""
+        return self.ui_url or self.endpoint
 
     @classmethod
     def from_lakectl(cls, **overrides: Any) -> ConnectionSettings:

@@ -92,7 +92,25 @@ MAX_ATTEMPTS = Setting(
     aliases=("max_retries",),
 )
 
-OPTIONAL_SETTINGS: tuple[Setting, ...] = (VERIFY_SSL, CA_BUNDLE, PROXY, TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS)
+UI_URL = Setting(
+    "ui_url",
+    "lakeFS UI URL",
+    "The lakeFS address as your browser reaches it, for the links shown in Airflow and Dagster, when it differs "
+    "from the endpoint the tasks use (for example http://localhost:8000 when tasks reach http://lakefs:8000 in "
+    "Docker). Default: the endpoint.",
+    None,
+    "string",
+)
+
+OPTIONAL_SETTINGS: tuple[Setting, ...] = (
+    VERIFY_SSL,
+    CA_BUNDLE,
+    PROXY,
+    TIMEOUT,
+    CONNECT_TIMEOUT,
+    MAX_ATTEMPTS,
+    UI_URL,
+)
 
 
 def _given(value: Any) -> bool:
@@ -153,7 +171,7 @@ def optional_settings(options: Mapping[str, Any], *, where: str) -> dict[str, An
     values: dict[str, Any] = {}
     if _given(options.get(VERIFY_SSL.name)):
         values["verify_ssl"] = _flag(options[VERIFY_SSL.name], VERIFY_SSL.name, where)
-    for setting in (CA_BUNDLE, PROXY):
+    for setting in (CA_BUNDLE, PROXY, UI_URL):
         if _given(options.get(setting.name)):
             values[setting.name] = str(options[setting.name])
     if _given(options.get(TIMEOUT.name)):

@@ -89,7 +89,7 @@ def _published_line(status: RunStatus, target: str) -> str:
 def describe_run(
     connection: LakeFSConnection, repository: str, run: DemoRun, say: Callable[[str], None], ui: str
 ) -> None:
-    from lakefs_provider.links.lakefs_link import branch_url, commit_url
+    from lakefs_wap.links import branch_url, commit_url
 
     say(f"\n{run.orchestrator} {run.title}")
     say(f"  run         {run.run_id} ({run.outcome})")
@@ -123,7 +123,7 @@ def print_report(
 ) -> None:
     # The provider's rule for lakeFS UI links, imported here: it brings Airflow along, which the
     # demo's own process needs for nothing else (the caller points AIRFLOW_HOME at the demo's home).
-    from lakefs_provider.links.lakefs_link import branch_url
+    from lakefs_wap.links import branch_url
 
     say("\n=== Report ===")
     for run in runs:

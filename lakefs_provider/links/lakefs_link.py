@@ -8,20 +8,12 @@ UI reads it from there.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from lakefs_provider.version_compat import BaseOperatorLink, XCom
+from lakefs_wap.links import commit_url
 
 # The commit page, in the placeholders airflow-provider-lakefs used.
 LAKEFS_COMMIT_LINK = "{base_url}/repositories/{repo}/commits/{commit_digest}"
-
-
-def commit_url(endpoint: str, repository: str, commit_id: str) -> str:
-    return f"{endpoint}/repositories/{quote(repository, safe='')}/commits/{quote(commit_id, safe='')}"
-
-
-def branch_url(endpoint: str, repository: str, branch: str) -> str:
-    return f"{endpoint}/repositories/{quote(repository, safe='')}/objects?ref={quote(branch, safe='')}"
 
 
 class LakeFSLink(BaseOperatorLink):

@@ -21,10 +21,10 @@ from lakefs_provider.assets.events import (
     locations_on,
     made_in_this_series,
 )
-from lakefs_provider.links.lakefs_link import commit_url
 from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
 from lakefs_wap import BadInputError, operations
 from lakefs_wap.keys import KEY_GATED_COMMIT, KEY_GATES, KEY_GATES_PASSED, KEY_RUN_KEY
+from lakefs_wap.links import commit_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
@@ -119,7 +119,7 @@ class PublishingOperator(WithLakeFSMetadataOperator):
             "source_commit": metadata.get(KEY_GATED_COMMIT) or merged,
             "gates_passed": {"true": True, "false": False}.get(metadata.get(KEY_GATES_PASSED, "")),
             "gates": metadata.get(KEY_GATES),
-            "url": commit_url(self.connection.settings.endpoint, repository, commit_id),
+            "url": commit_url(self.connection.settings.ui_base_url, repository, commit_id),
             "task": type(self).__name__,
         }
 

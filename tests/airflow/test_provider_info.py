@@ -38,6 +38,7 @@ def test_connection_form_follows_airflows_provider_yaml_schema() -> None:
         "timeout",
         "connect_timeout",
         "max_attempts",
+        "ui_url",
     }
 
 

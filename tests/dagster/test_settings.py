@@ -56,7 +56,14 @@ def test_the_resource_maps_every_setting_as_the_airflow_connection_does() -> Non
 
     from lakefs_provider.hooks.lakefs_hook import settings_from_connection
 
-    values = {"verify_ssl": False, "timeout": 30.0, "connect_timeout": 3.0, "max_attempts": 2, "proxy": "http://p:3128"}
+    values = {
+        "verify_ssl": False,
+        "timeout": 30.0,
+        "connect_timeout": 3.0,
+        "max_attempts": 2,
+        "proxy": "http://p:3128",
+        "ui_url": "http://localhost:8000",
+    }
     from_resource = resource(**values).settings()
     connection = Connection(
         conn_id="lakefs_settings",
@@ -70,6 +77,7 @@ def test_the_resource_maps_every_setting_as_the_airflow_connection_does() -> Non
     assert from_resource == from_airflow
     assert (from_resource.read_timeout, from_resource.connect_timeout) == (30.0, 3.0)
     assert from_resource.retry.max_attempts == 2
+    assert from_resource.ui_base_url == "http://localhost:8000"
 
     legacy = Connection(**{**connection.to_dict(), "conn_id": "legacy", "extra": json.dumps({"max_retries": 4})})
     assert settings_from_connection(legacy).retry.max_attempts == 4
