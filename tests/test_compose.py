@@ -16,14 +16,21 @@ import inspect
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from dagster._config import validate_config
+from dagster._core.instance.config import dagster_instance_config
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+from jwt.warnings import InsecureKeyLengthWarning
 from lakefs_sdk.exceptions import NotFoundException
 
 from lakefs_wap import ConnectionSettings, connect
@@ -35,6 +42,7 @@ from tools.s3_server import LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_REGION, LOCAL_S3_SE
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+DAGSTER_INSTANCE_YAML = ROOT / "docker" / "dagster" / "dagster.yaml"
 LAKEFS_INIT = ROOT / "docker" / "lakefs_init.py"
 
 Project = dict[str, Any]
@@ -47,7 +55,7 @@ DEMO_SECRETS = {
     "lakefs-wap-demo-postgres": "PostgreSQL password",
     "lakefs-wap-demo-encrypt-secret": "lakeFS auth.encrypt.secret_key",
     "bGFrZWZzLXdhcC1kZW1vLWZlcm5ldC1rZXktMDAwMDA=": "Airflow fernet key",
-    "lakefs-wap-demo-jwt-secret": "Airflow JWT secret",
+    "lakefs-wap-demo-jwt-secret-for-hs512-change-before-sharing-0123456789": "Airflow JWT secret",
     "lakefs-wap-demo-api-secret": "Airflow API secret key",
     "admin": "Airflow admin password",
 }
@@ -89,6 +97,10 @@ REQUIRED_DEPENDENCIES: dict[str, dict[str, str]] = {
 
 # Airflow settings the native launcher sizes for the two-core test machine or the
 # test harness, which a user's Docker host leaves at Airflow's defaults.
+# What the connection's extra holds in compose only: lakeFS links open from the user's
+# browser, which cannot resolve the containers' name for lakeFS (natively both are 127.0.0.1).
+COMPOSE_ONLY_CONNECTION_EXTRA = {"ui_url": f"http://localhost:{stack.LAKEFS.port}"}
+
 NATIVE_ONLY_AIRFLOW_SETTINGS = {
     "AIRFLOW__CORE__PARALLELISM",
     "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG",
@@ -340,9 +352,31 @@ def airflow_env_problems(project: Project) -> list[str]:
         "login": lakefs.get("LAKEFS_ACCESS_KEY_ID"),
         "password": lakefs.get("LAKEFS_SECRET_ACCESS_KEY"),
     }
+    extra = connection.pop("extra", {})
     if connection != wanted:
         problems.append(f"Airflow: connection {stack.LAKEFS_CONN_ID} does not point at lakeFS with the admin's keys")
+    if extra != COMPOSE_ONLY_CONNECTION_EXTRA:
+        problems.append(
+            f"Airflow: connection {stack.LAKEFS_CONN_ID}'s extra is {extra}, not {COMPOSE_ONLY_CONNECTION_EXTRA}: "
+            "its lakeFS links would name a host only the containers resolve"
+        )
+    secret = reference.get("AIRFLOW__API_AUTH__JWT_SECRET", "")
+    if not jwt_secret_is_long_enough(secret):
+        problems.append(
+            f"Airflow: AIRFLOW__API_AUTH__JWT_SECRET has {len(secret.encode())} bytes; HS512 wants at least 64"
+        )
     return problems
+
+
+def jwt_secret_is_long_enough(secret: str) -> bool:
+    """Whether PyJWT signs with it under HS512 (Airflow's choice for a shared secret) without a key-length warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InsecureKeyLengthWarning)
+        try:
+            jwt.encode({"sub": "check"}, secret, algorithm="HS512")
+        except InsecureKeyLengthWarning:
+            return False
+    return True
 
 
 def dagster_env_problems(project: Project) -> list[str]:
@@ -365,12 +399,59 @@ def dagster_env_problems(project: Project) -> list[str]:
         leaked = set(dagster_stack.LAKEFS_ENV) & set(env(project, service.name))
         if leaked:
             problems.append(f"{service.name}: has {sorted(leaked)}; only the code server needs lakeFS")
+    if code.get("LAKEFS_UI_URL") != f"http://localhost:{stack.LAKEFS.port}":
+        problems.append("dagster-code-server: LAKEFS_UI_URL is not lakeFS as published to the user's browser")
     for service in (*stack.DAGSTER_SERVICES, stack.DAGSTER_CODE_SERVER):
         if (
             env(project, service.name).get("DAGSTER_WEBSERVER_URL")
             != f"http://localhost:{stack.DAGSTER_WEBSERVER.port}"
         ):
             problems.append(f"{service.name}: DAGSTER_WEBSERVER_URL is not the published webserver")
+    return problems
+
+
+def compute_log_dir(instance_yaml: Path = DAGSTER_INSTANCE_YAML) -> str | None:
+    """The directory the stack's Dagster instance keeps runs' stdout/stderr in, when it names one."""
+    # Read and validated as the installed Dagster reads an instance's dagster.yaml.
+    config, _ = dagster_instance_config(str(instance_yaml.parent), config_filename=instance_yaml.name)
+    compute_logs = config.get("compute_logs") or {}
+    if (compute_logs.get("module"), compute_logs.get("class")) != (
+        LocalComputeLogManager.__module__,
+        LocalComputeLogManager.__name__,
+    ):
+        return None
+    if not validate_config(LocalComputeLogManager.config_type(), compute_logs.get("config")).success:
+        return None
+    base_dir = (compute_logs.get("config") or {}).get("base_dir")
+    return base_dir if isinstance(base_dir, str) else None
+
+
+def compute_log_problems(project: Project, instance_yaml: Path = DAGSTER_INSTANCE_YAML) -> list[str]:
+    """Runs' stdout/stderr, written by the code server's run processes, reach the webserver (and the daemon).
+
+    Each container has its own file system: without one volume at the compute-log
+    directory in all three, the webserver would show no run's logs.
+    """
+    base_dir = compute_log_dir(instance_yaml)
+    if base_dir is None:
+        return [f"{instance_yaml.name}: compute_logs is not a LocalComputeLogManager with a base_dir"]
+    problems = []
+    volumes = set()
+    for service in (stack.DAGSTER_CODE_SERVER, *stack.DAGSTER_SERVICES):
+        mounts = [
+            m
+            for m in services(project)[service.name].get("volumes") or []
+            if m.get("target") == base_dir and m.get("type") == "volume" and not m.get("read_only")
+        ]
+        if not mounts:
+            problems.append(f"{service.name}: no writable named volume at the compute-log directory {base_dir}")
+        volumes |= {m.get("source") for m in mounts}
+    if len(volumes) > 1:
+        problems.append(f"Dagster: the services mount different compute-log volumes: {sorted(map(str, volumes))}")
+    # A new named volume takes the owner of the image's directory: the image's user must own it.
+    dockerfile = dockerfiles(project)[stack.DAGSTER_WEBSERVER.name].read_text()
+    if not re.search(rf"mkdir -p [^\n]*{re.escape(base_dir)}\b", dockerfile):
+        problems.append(f"docker/dagster/Dockerfile: does not make {base_dir} for the unprivileged user")
     return problems
 
 
@@ -423,6 +504,7 @@ CHECKS: list[Callable[[Project], list[str]]] = [
     secret_problems,
     airflow_env_problems,
     dagster_env_problems,
+    compute_log_problems,
     lakefs_env_problems,
 ]
 
@@ -483,7 +565,7 @@ ATTACKS = [
     (pinning_problems, "image: treeverse/lakefs:1.84.0", "image: treeverse/lakefs:1.83.0"),
     (
         secret_problems,
-        "AIRFLOW__API_AUTH__JWT_SECRET: lakefs-wap-demo-jwt-secret",
+        "AIRFLOW__API_AUTH__JWT_SECRET: lakefs-wap-demo-jwt-secret-for-hs512-change-before-sharing-0123456789",
         "AIRFLOW__API_AUTH__JWT_SECRET: s3cr3t-f0r-real",
     ),
     (
@@ -497,7 +579,24 @@ ATTACKS = [
         "    AIRFLOW__CORE__EXECUTION_API_SERVER_UR:",
     ),
     (airflow_env_problems, '"host": "http://lakefs:8000"', '"host": "http://localhost:8000"'),
+    (airflow_env_problems, ',\n      "extra": {"ui_url": "http://localhost:8000"}', ""),
+    (
+        airflow_env_problems,
+        "lakefs-wap-demo-jwt-secret-for-hs512-change-before-sharing-0123456789",
+        "lakefs-wap-demo-jwt-secret",
+    ),
     (dagster_env_problems, "      <<: [*dagster-env, *lakefs-client]", "      <<: *dagster-env"),
+    (dagster_env_problems, "      LAKEFS_UI_URL: http://localhost:8000\n", ""),
+    (  # the webserver's and the daemon's (from x-dagster)
+        compute_log_problems,
+        "    - dagster-compute-logs:/opt/dagster/compute-logs\n",
+        "    - dagster-compute-logs:/opt/dagster/home/compute-logs\n",
+    ),
+    (  # the code server's
+        compute_log_problems,
+        "      - dagster-compute-logs:/opt/dagster/compute-logs\n      - ./example_dags",
+        "      - ./example_dags",
+    ),
     (lakefs_env_problems, '      LAKEFS_BLOCKSTORE_S3_FORCE_PATH_STYLE: "true"\n', ""),
     (
         lakefs_env_problems,
@@ -527,10 +626,48 @@ def test_the_image_checks_catch_a_broken_dockerfile(tmp_path: Path) -> None:
     assert pinning_problems(broken(tmp_path, *compose)) != []
     dockerfile.write_text(original.replace("COPY dagster_lakefs ", "COPY example_dags "))
     assert dockerignore_problems(broken(tmp_path, *compose)) != []
+    dockerfile.write_text(
+        original.replace("/opt/dagster/home/storage /opt/dagster/compute-logs", "/opt/dagster/home/storage")
+    )
+    assert compute_log_problems(broken(tmp_path, *compose)) != []
 
     open_context = tmp_path / ".dockerignore"
     open_context.write_text((ROOT / ".dockerignore").read_text().replace("\n*\n", "\n"))
     assert dockerignore_problems(normalized_project(COMPOSE_FILE), open_context) != []
+
+
+def test_the_compute_log_check_reads_dagster_yaml(tmp_path: Path, project: Project) -> None:
+    elsewhere = tmp_path / "dagster.yaml"
+    base_dir = compute_log_dir()
+    assert base_dir is not None
+    elsewhere.write_text(DAGSTER_INSTANCE_YAML.read_text().replace(base_dir, "/opt/dagster/home/logs"))
+    assert compute_log_problems(project, elsewhere) != []
+    default = tmp_path / "default.yaml"
+    default.write_text(re.sub(r"(?ms)^compute_logs:.*?(?=^\S|\Z)", "", DAGSTER_INSTANCE_YAML.read_text()))
+    assert compute_log_dir(default) is None
+    assert compute_log_problems(project, default) != []
+    misspelled = tmp_path / "misspelled.yaml"
+    misspelled.write_text(DAGSTER_INSTANCE_YAML.read_text().replace("    base_dir:", "    basedir:"))
+    assert compute_log_dir(misspelled) is None
+
+
+def test_the_native_launcher_makes_jwt_secrets_long_enough_for_hs512() -> None:
+    assert not jwt_secret_is_long_enough("lakefs-wap-demo-jwt-secret")  # the check can fail
+    assert all(jwt_secret_is_long_enough(airflow_stack.new_jwt_secret()) for _ in range(20))
+
+
+def test_the_native_launcher_names_the_port_option_when_its_port_is_taken(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert airflow_stack._main(["run", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is taken" in err
+    assert "--port" in err
+    assert "starting lakeFS" not in err  # refused before anything started
 
 
 def test_the_readme_names_every_demo_credential() -> None:

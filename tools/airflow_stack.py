@@ -85,6 +85,14 @@ class AirflowUnavailable(LakeFSUnavailable):
     """The Airflow stack could not be started or did not get ready; the message has the log's tail."""
 
 
+def new_jwt_secret() -> str:
+    """A fresh secret for Airflow's JWTs: 64 bytes, as HS512 (Airflow's algorithm for a secret) wants.
+
+    PyJWT warns of a shorter HMAC key on every token (``InsecureKeyLengthWarning``).
+    """
+    return secrets.token_hex(32)  # 64 hex characters
+
+
 @dataclass(frozen=True)
 class LakeFSTarget:
     """The lakeFS server the stack's ``lakefs_default`` connection points at."""
@@ -267,7 +275,7 @@ class AirflowStack(ManagedServer):
         # Shared by every service: tokens one signs, another checks; connections
         # one encrypts, another decrypts.
         self._fernet_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-        self._jwt_secret = secrets.token_urlsafe(32)
+        self._jwt_secret = new_jwt_secret()
         self._api_secret = secrets.token_urlsafe(32)
         self._given_postgres = postgres
         self._stack = ExitStack()
@@ -506,6 +514,14 @@ def _main(argv: list[str] | None = None) -> int:
         help="lakeFS's backend: local (a directory) or s3 (PostgreSQL + MinIO)",
     )
     args = parser.parse_args(argv)
+    # Refused before anything starts, in the command line's words (lakeFS and PostgreSQL
+    # would otherwise start first, and the message would not say how to pick another port).
+    try:
+        check_port_free(args.port, "the Airflow api-server with --port")
+        check_port_free(args.lakefs_port, "lakeFS with --lakefs-port")
+    except LakeFSUnavailable as error:
+        _say(f"error: {error}")
+        return 1
     # A background run is stopped with SIGTERM: end it the way Ctrl-C does, so
     # every service stops with it.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
