@@ -6,7 +6,15 @@ Airflow and Dagster runs, the child processes and the report are the real ones.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import lakefs
 import pytest
@@ -14,6 +22,8 @@ import pytest
 from lakefs_wap import ConnectionSettings, RunBranch, RunState, connect
 from tools import demo
 from tools.lakefs_server import ServerAccess
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ROWS = 1_500  # the smallest day whose curated tables still pass the 1,000-row gates
 
@@ -55,6 +65,14 @@ def test_demo_runs_both_orchestrators_and_reports_from_lakefs(
     assert re.search(r"Airflow UI  http://127\.0\.0\.1:\d+/dags/lakefs_orders_ingestion/runs/manual__2026-11-21", out)
     assert re.search(r"Dagster UI  http://127\.0\.0\.1:\d+/runs/[0-9a-f-]{36}", out)
     assert lakefs_server.secret_access_key not in out
+    # The UIs those links open stop with the demo: the report says so, and how to keep them.
+    # (This lakeFS is the session's, which outlives the demo: its links keep working.)
+    last_lines = [line for line in out.splitlines() if line.strip()][-2:]
+    assert last_lines[0] == (
+        "The Airflow UI and Dagster UI links above work only while those servers run, and the demo stops them "
+        "now: `KEEP_RUNNING=1 make demo` keeps them running."
+    ), out
+    assert last_lines[1].startswith("Demo finished in "), out
 
     # And lakeFS itself agrees: only the bad run's branch is left, marked failed.
     match = re.search(r"Created repository (lakefs-wap-demo-[0-9a-f]{8})", out)
@@ -76,3 +94,91 @@ def test_demo_runs_both_orchestrators_and_reports_from_lakefs(
         assert bad.status().state is RunState.FAILED
     finally:
         repository.delete()
+
+
+def demo_environment(server: ServerAccess, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEFS_", "KEEP_RUNNING"))}
+    env.update(
+        LAKEFS_ENDPOINT=server.endpoint,
+        LAKEFS_ACCESS_KEY_ID=server.access_key_id,
+        LAKEFS_SECRET_ACCESS_KEY=server.secret_access_key,
+        LAKEFS_STORAGE_NAMESPACE_PREFIX=server.namespace_prefix,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def test_wrong_keys_are_one_clear_line_naming_the_endpoint(lakefs_server: ServerAccess) -> None:
+    wrong_secret = "not-the-secret-of-this-lakefs-0123456789"  # noqa: S105
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.demo", "--rows", str(ROWS)],
+        cwd=ROOT,
+        env=demo_environment(lakefs_server, LAKEFS_SECRET_ACCESS_KEY=wrong_secret),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("demo: "), result.stderr
+    assert lakefs_server.endpoint in lines[0]
+    assert "did not accept the keys" in lines[0]
+    assert "LAKEFS_ACCESS_KEY_ID and LAKEFS_SECRET_ACCESS_KEY" in lines[0]
+    assert wrong_secret not in result.stdout + result.stderr
+
+
+@contextlib.contextmanager
+def demo_process(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """The demo in a process group of its own, as a terminal runs it: Ctrl-C goes to the whole group."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.demo", "--rows", str(ROWS)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_ctrl_c_during_the_runs_stops_everything_without_a_traceback(
+    lakefs_server: ServerAccess, lakefs_client: lakefs.Client
+) -> None:
+    with demo_process(demo_environment(lakefs_server)) as process:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("[dagster] materializing"):  # a child process is running its example
+                break
+        else:
+            pytest.fail(f"the demo never started its Dagster run:\n{''.join(seen)}")
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        out, err = process.communicate(timeout=120)
+        out = "".join(seen) + out
+        match = re.search(r"Created repository (lakefs-wap-demo-[0-9a-f]{8})", out)
+        if match:
+            lakefs.Repository(match.group(1), client=lakefs_client).delete()
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err, out + err
+    assert err.strip().splitlines()[-1] == "demo: interrupted; stopped everything the demo started", err
+    # Nothing the demo started outlives it: its process group is empty.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a process the demo started is still running"
+        time.sleep(0.2)

@@ -41,7 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lakefs.exceptions
+import lakefs_sdk.exceptions
+
 from lakefs_wap import ConnectionSettings, LakeFSConnection, RunBranch, connect
+from lakefs_wap.errors import AuthenticationError, LakeFSWapError, as_lakefs_error, translated
+from lakefs_wap.retry import TRANSPORT_ERRORS
 from tools import lakefs_webui
 from tools.demo_report import DemoRun, print_report
 from tools.demo_runs import DemoHomes, DemoStepFailed, make_homes, migrated_airflow_db, run_child
@@ -60,6 +65,14 @@ from tools.stack import DEMO_REPOSITORY
 INGESTION_PREFIX = "orders"  # lakefs_orders_ingestion's lakefs_run_branch(prefix=...)
 DAGSTER_PREFIX = "dagster"  # LakeFSResource's default branch_prefix
 CHILD_TIMEOUT = 900.0
+# What lakeFS (either SDK, or the network on the way to it) may raise in this process.
+LAKEFS_ERRORS: tuple[type[BaseException], ...] = (
+    LakeFSWapError,
+    lakefs_sdk.exceptions.ApiException,
+    lakefs.exceptions.ServerException,
+    *TRANSPORT_ERRORS,
+)
+INTERRUPTED = "demo: interrupted; stopped everything the demo started"
 
 
 def say(message: str) -> None:
@@ -124,10 +137,32 @@ def demo_server() -> Iterator[DemoServer]:
 
 
 def create_repository(connection: LakeFSConnection, access: ServerAccess, name: str) -> None:
-    connection.sdk.repositories_api.create_repository(
-        {"name": name, "storage_namespace": access.storage_namespace(name), "default_branch": "main"}  # type: ignore[arg-type]
-    )
+    with translated(action=f"create repository '{name}'"):
+        connection.sdk.repositories_api.create_repository(
+            {"name": name, "storage_namespace": access.storage_namespace(name), "default_branch": "main"}  # type: ignore[arg-type]
+        )
     say(f"Created repository {name}")
+
+
+def lakefs_failure(error: BaseException, endpoint: str | None, external: bool) -> str:
+    """One line for a lakeFS failure in the demo's own process: what failed, where, and what to check.
+
+    Its words are lakefs-wap's (``as_lakefs_error``): the server's message and status, never the
+    request (nor its credentials), and no SDK dump of headers and bodies.
+    """
+    translated_error = as_lakefs_error(error, action="talk to lakeFS")
+    where = f"lakeFS at {endpoint}" if endpoint else "lakeFS"
+    if external and isinstance(translated_error, AuthenticationError):
+        line = (
+            f"demo: {where} did not accept the keys in LAKEFS_ACCESS_KEY_ID and LAKEFS_SECRET_ACCESS_KEY "
+            f"({translated_error.server_message or 'no message'}, HTTP {translated_error.status}). "
+            "Check that they are an access key pair of that server."
+        )
+    else:
+        line = f"demo: {where}: {translated_error}"
+        if external:
+            line += " Check LAKEFS_ENDPOINT and that server, or unset LAKEFS_ENDPOINT to run a throw-away lakeFS."
+    return " ".join(line.split())  # one line, whatever the server's message held
 
 
 def run_airflow(
@@ -196,6 +231,15 @@ def keep_running(stack: ExitStack, server: DemoServer, homes: DemoHomes, env: di
         say("\nstopping")
 
 
+def links_note(server: DemoServer) -> str:
+    """Why the report's links stop working when the demo ends, and how to keep them."""
+    stopping = "The Airflow UI, Dagster UI and lakeFS UI" if server.ours else "The Airflow UI and Dagster UI"
+    return (
+        f"{stopping} links above work only while those servers run, and the demo stops them now: "
+        "`KEEP_RUNNING=1 make demo` keeps them running."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5_000, help="orders per example run (the gates need >= 1000)")
@@ -205,10 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     homes = make_homes(free_port(), free_port())
     # The report's link rule imports Airflow in this process: never onto a developer's ~/airflow.
     os.environ.setdefault("AIRFLOW_HOME", str(homes.airflow_home))
+    endpoint: str | None = None
+    external = bool(os.environ.get("LAKEFS_ENDPOINT"))
     try:
         with ExitStack() as stack:
             server = stack.enter_context(demo_server())
             access = server.access
+            endpoint = access.endpoint
             repository = DEMO_REPOSITORY if server.ours else f"{DEMO_REPOSITORY}-{uuid.uuid4().hex[:8]}"
             connection = connect(ConnectionSettings(access.endpoint, access.access_key_id, access.secret_access_key))
             create_repository(connection, access, repository)
@@ -222,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                     "\nThis lakeFS binary has no web UI: the links above open a 'lakeFS UI Not Built' page. "
                     "`python -m tools.lakefs_webui build` builds one (Node.js and npm needed)."
                 )
+            if not args.keep_running:
+                say(f"\n{links_note(server)}")
             say(f"\nDemo finished in {time.monotonic() - started:.0f}s.")
             if args.keep_running:
                 keep_running(stack, server, homes, env, repository)
@@ -235,6 +284,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: {error}", file=sys.stderr)
         shutil.rmtree(homes.root, ignore_errors=True)
         return 1
+    except LAKEFS_ERRORS as error:
+        print(lakefs_failure(error, endpoint, external), file=sys.stderr)
+        shutil.rmtree(homes.root, ignore_errors=True)
+        return 1
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGTERM, below): the ExitStack has stopped the servers and the child is gone;
+        # a traceback would only say where the demo happened to be waiting.
+        print(f"\n{INTERRUPTED}", file=sys.stderr)
+        shutil.rmtree(homes.root, ignore_errors=True)
+        return 130
     except BaseException:
         shutil.rmtree(homes.root, ignore_errors=True)
         raise
