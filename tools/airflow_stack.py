@@ -243,7 +243,8 @@ class AirflowStack(ManagedServer):
     PostgreSQL of its own. ``schedule_runs=False`` stops the scheduler from
     creating runs on DAG schedules (``[scheduler] use_job_schedule``), so that
     only runs triggered through the API happen: the end-to-end tests use it;
-    a demo keeps the schedules.
+    a demo keeps the schedules. In Airflow 3.3 the same switch also stops runs
+    triggered by asset events, so a stack for asset-scheduled DAGs keeps it on.
     """
 
     def __init__(
