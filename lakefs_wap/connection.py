@@ -46,6 +46,15 @@ def is_repeatable(method: str, path: str) -> bool:
     return not (method.upper() == "POST" and _ADDS_A_COMMIT.search(path))
 
 
+def _http_url(value: str | None, error: str) -> str:
+    """``value`` without surrounding blanks or a trailing slash, if it is an http(s) URL with a host."""
+    url = (value or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadInputError(error)
+    return url
+
+
 @dataclass(frozen=True)
 class ConnectionSettings:
     """How to reach and authenticate to one lakeFS server.
@@ -70,15 +79,13 @@ class ConnectionSettings:
     ui_url: str | None = None
 
     def __post_init__(self) -> None:
-        endpoint = (self.endpoint or "").strip().rstrip("/")
+        endpoint = _http_url(
+            self.endpoint,
+            f"invalid lakeFS endpoint {self.endpoint!r}: give the server's URL with its scheme, "
+            "for example 'http://localhost:8000' or 'https://lakefs.example.com'.",
+        )
         if endpoint.endswith(_API_PATH):
             endpoint = endpoint[: -len(_API_PATH)]
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise BadInputError(
-                f"invalid lakeFS endpoint {self.endpoint!r}: give the server's URL with its scheme, "
-                "for example 'http://localhost:8000' or 'https://lakefs.example.com'."
-            )
         object.__setattr__(self, "endpoint", endpoint)
         missing = [
             name for name in ("access_key_id", "secret_access_key") if not str(getattr(self, name) or "").strip()
@@ -90,13 +97,11 @@ class ConnectionSettings:
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise BadInputError("lakeFS connect_timeout and read_timeout must be positive numbers of seconds.")
         if self.ui_url is not None:
-            ui_url = self.ui_url.strip().rstrip("/")
-            ui_parts = urlsplit(ui_url)
-            if ui_parts.scheme not in ("http", "https") or not ui_parts.netloc:
-                raise BadInputError(
-                    f"invalid lakeFS ui_url {self.ui_url!r}: give the address your browser opens lakeFS at, "
-                    "with its scheme, for example 'http://localhost:8000'."
-                )
+            ui_url = _http_url(
+                self.ui_url,
+                f"invalid lakeFS ui_url {self.ui_url!r}: give the address your browser opens lakeFS at, "
+                "with its scheme, for example 'http://localhost:8000'.",
+            )
             object.__setattr__(self, "ui_url", ui_url)
 
     @property
