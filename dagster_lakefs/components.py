@@ -107,6 +107,9 @@ class LakeFSResourceComponent(Component, Model, Resolvable):
                     "is not such a name and is not shown. Put the credential in that variable instead."
                 )
         resource = self.resource()
+        # The optional settings are plain values here: refuse bad ones when the definitions
+        # load, not in every run's resource setup.
+        resource.check_optional_settings(where="LakeFSResourceComponent attribute")
         resources: dict[str, object] = {self.resource_key: resource}
         if self.io_manager_key:
             resources[self.io_manager_key] = LakeFSIOManager(

@@ -65,14 +65,18 @@ class LakeFSResource(ConfigurableResource):  # type: ignore[type-arg]
         description="base URL of the Dagster UI, for links on lakeFS commits",
     )
 
-    def settings(self) -> ConnectionSettings:
+    def check_optional_settings(self, *, where: str = "LakeFSResource field") -> dict[str, Any]:
+        """The optional settings as ``ConnectionSettings`` arguments; ``BadInputError`` naming a bad one."""
         options = {setting.name: getattr(self, setting.name) for setting in OPTIONAL_SETTINGS}
         options["max_retries"] = self.max_retries
+        return optional_settings(options, where=where)
+
+    def settings(self) -> ConnectionSettings:
         return ConnectionSettings(
             endpoint=self.endpoint,
             access_key_id=self.access_key_id,
             secret_access_key=self.secret_access_key,
-            **optional_settings(options, where="LakeFSResource field"),
+            **self.check_optional_settings(),
         )
 
     def connection(self) -> LakeFSConnection:

@@ -29,6 +29,7 @@ from lakefs_sdk.client import LakeFSClient, _WrappedApiClient
 from lakefs_wap import __version__
 from lakefs_wap.errors import BadInputError, translated
 from lakefs_wap.retry import RetryPolicy, call_with_retries
+from lakefs_wap.settings import http_url
 
 CLIENT_HEADER = "X-Lakefs-Client"
 CLIENT_NAME = f"lakefs-wap/{__version__}"
@@ -44,15 +45,6 @@ _ADDS_A_COMMIT = re.compile(
 def is_repeatable(method: str, path: str) -> bool:
     """Whether sending this request twice has the effect of sending it once."""
     return not (method.upper() == "POST" and _ADDS_A_COMMIT.search(path))
-
-
-def _http_url(value: str | None, error: str) -> str:
-    """``value`` without surrounding blanks or a trailing slash, if it is an http(s) URL with a host."""
-    url = (value or "").strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadInputError(error)
-    return url
 
 
 @dataclass(frozen=True)
@@ -79,7 +71,7 @@ class ConnectionSettings:
     ui_url: str | None = None
 
     def __post_init__(self) -> None:
-        endpoint = _http_url(
+        endpoint = http_url(
             self.endpoint,
             f"invalid lakeFS endpoint {self.endpoint!r}: give the server's URL with its scheme, "
             "for example 'http://localhost:8000' or 'https://lakefs.example.com'.",
@@ -97,7 +89,7 @@ class ConnectionSettings:
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise BadInputError("lakeFS connect_timeout and read_timeout must be positive numbers of seconds.")
         if self.ui_url is not None:
-            ui_url = _http_url(
+            ui_url = http_url(
                 self.ui_url,
                 f"invalid lakeFS ui_url {self.ui_url!r}: give the address your browser opens lakeFS at, "
                 "with its scheme, for example 'http://localhost:8000'.",

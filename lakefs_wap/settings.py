@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from lakefs_wap.errors import BadInputError
 from lakefs_wap.retry import RetryPolicy
@@ -113,6 +114,15 @@ OPTIONAL_SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def http_url(value: str | None, error: str) -> str:
+    """``value`` without surrounding blanks or a trailing slash, if it is an http(s) URL with a host."""
+    url = (value or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadInputError(error)
+    return url
+
+
 def _given(value: Any) -> bool:
     return value is not None and value != ""
 
@@ -143,7 +153,7 @@ def _attempts(value: Any, name: str, where: str) -> int:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
-    if isinstance(value, bool) or not number >= 1 or number != int(number):
+    if isinstance(value, bool) or not 1 <= number < float("inf") or number != int(number):
         raise BadInputError(
             f"{where} '{name}' must be a whole number of attempts, at least 1 (1 = never retry), got {value!r}."
         )
@@ -171,9 +181,15 @@ def optional_settings(options: Mapping[str, Any], *, where: str) -> dict[str, An
     values: dict[str, Any] = {}
     if _given(options.get(VERIFY_SSL.name)):
         values["verify_ssl"] = _flag(options[VERIFY_SSL.name], VERIFY_SSL.name, where)
-    for setting in (CA_BUNDLE, PROXY, UI_URL):
+    for setting in (CA_BUNDLE, PROXY):
         if _given(options.get(setting.name)):
             values[setting.name] = str(options[setting.name])
+    if _given(options.get(UI_URL.name)):
+        values[UI_URL.name] = http_url(
+            str(options[UI_URL.name]),
+            f"{where} '{UI_URL.name}' must be the address your browser opens lakeFS at, with its scheme "
+            f"(for example http://localhost:8000), got {options[UI_URL.name]!r}.",
+        )
     if _given(options.get(TIMEOUT.name)):
         values["read_timeout"] = _seconds(options[TIMEOUT.name], TIMEOUT.name, where)
     if _given(options.get(CONNECT_TIMEOUT.name)):
@@ -184,4 +200,4 @@ def optional_settings(options: Mapping[str, Any], *, where: str) -> dict[str, An
     return values
 
 
-__all__ = ["OPTIONAL_SETTINGS", "Setting", "optional_settings"]
+__all__ = ["OPTIONAL_SETTINGS", "Setting", "http_url", "optional_settings"]

@@ -44,11 +44,15 @@ def declared_assets(assets: Asset | str | Iterable[Asset | str] | None, *, task_
 
     if assets is None:
         return ()
+    if isinstance(assets, Mapping):
+        raise BadInputError(
+            f"task '{task_id}': assets is a {type(assets).__name__}; give a list of Asset objects or lakefs:// URIs."
+        )
     items = [assets] if isinstance(assets, (str, Asset)) else list(assets)
     declared: list[Asset] = []
     for position, item in enumerate(items):
         if isinstance(item, str):
-            item = Asset(uri=item)
+            item = Asset(item)
         if not isinstance(item, Asset):
             raise BadInputError(
                 f"task '{task_id}': assets item {position} is a {type(item).__name__}; give Asset objects or "
@@ -60,6 +64,14 @@ def declared_assets(assets: Asset | str | Iterable[Asset | str] | None, *, task_
                 "tell whether it changed lakefs://<repository>/<branch>/<path> assets. Give other assets as outlets=."
             )
         parse_uri(item.uri)
+        if item.name.startswith(f"{SCHEME}://") and item.name != item.uri:
+            # Airflow drops a trailing "/" (and credentials) from the URI but keeps the name as
+            # written, and tells assets apart by both: events on this one would never reach DAGs
+            # scheduled on Asset("<the URI>").
+            raise BadInputError(
+                f"task '{task_id}': assets item {position} is named {item.name!r} but Airflow stores its URI as "
+                f"{item.uri!r}; write it as {item.uri!r} (no trailing '/'), here and where DAGs are scheduled on it."
+            )
         declared.append(item)
     return tuple(declared)
 

@@ -68,7 +68,14 @@ def _location(parts: SplitResult, uri: str) -> LakeFSLocation:
             "(the lakeFS server comes from the Airflow connection).",
         )
     encoded_ref, _, encoded_path = parts.path.removeprefix("/").partition("/")
-    ref, path = unquote(encoded_ref), unquote(encoded_path).rstrip("/")
+    ref, path = unquote(encoded_ref), unquote(encoded_path)
+    if path.endswith("/"):
+        # Airflow tells assets apart by name as well as URI, and cannot rename one: a
+        # trailing "/" normalized away here would make two assets of one location,
+        # with events on one and consumers scheduled on the other.
+        raise _refused(uri, "it ends with '/': name the folder without it (it covers everything under it).")
+    if "/" in ref:
+        raise _refused(uri, f"its ref {ref!r} holds an encoded '/', which no lakeFS branch, tag or commit has.")
     try:
         validate_repository(parts.netloc)
         if not ref:

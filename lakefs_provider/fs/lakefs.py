@@ -11,8 +11,8 @@ proxy, timeouts, retries of 429/5xx and dropped connections, the client header).
 
 Paths are ``lakefs://<repository>/<ref>/<path>``. A write to a branch is staged
 there until something commits it, as any lakeFS upload is; lakefs-spec creates
-a missing branch on write unless ``create_branch_ok=False`` is given in
-``storage_options``.
+a missing branch on write; here that is off (``create_branch_ok=False``) unless
+``storage_options`` turn it on, so a typo in a branch name fails instead.
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ def get_fs(conn_id: str | None, storage_options: Mapping[str, Any] | None = None
         )
     settings = LakeFSHook(conn_id or LakeFSHook.default_conn_name).settings()
     options.setdefault("request_config", {"request_timeout": (settings.connect_timeout, settings.read_timeout)})
+    # A write to a branch that does not exist is a typo far more often than a wish: lakefs-spec
+    # would create it. Airflow 3.3 does not hand a path's storage_options to this function, so
+    # this default is what every lakefs:// path gets there.
+    options.setdefault("create_branch_ok", False)
     filesystem = LakeFSFileSystem(
         host=settings.endpoint,
         username=settings.access_key_id,

@@ -3,7 +3,7 @@
     from airflow.sdk import Asset, AssetWatcher, dag
 
     trigger = LakeFSCommitEventTrigger(repo="example-repo", branch="main", prefixes=["curated/"])
-    curated = Asset("lakefs://example-repo/main/curated/", watchers=[AssetWatcher("main_commits", trigger)])
+    curated = Asset("lakefs://example-repo/main/curated", watchers=[AssetWatcher("main_commits", trigger)])
 
     @dag(schedule=[curated])
     def on_every_commit(): ...

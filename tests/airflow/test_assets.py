@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lakefs_provider.assets.events import made_in_this_series
+from lakefs_provider.assets.events import declared_assets, made_in_this_series
 from lakefs_provider.assets.lakefs import LakeFSLocation, create_asset, parse_uri
 from lakefs_wap import BadInputError, InvalidNameError
 from tests.airflow.conftest import TEST_DAGS, load_dag, run_dag, task_states
@@ -58,10 +58,25 @@ def test_an_airflow_asset_with_a_bad_lakefs_uri_fails_the_dag_file() -> None:
         Asset("lakefs://repo/main/a/../b")
 
 
+def test_a_ref_with_an_encoded_slash_is_refused() -> None:
+    from airflow.sdk import Asset
+
+    # Decoded, this ref would be "tags/v1", and the normalized URI would name ref "tags".
+    with pytest.raises(ValueError, match="encoded '/'"):
+        Asset("lakefs://lake/tags%2Fv1/x")
+
+
+@pytest.mark.parametrize("assets", [["lakefs://lake/main/curated/orders/"], {"lakefs://lake/main/curated/orders": 1}])
+def test_a_publish_refuses_assets_airflow_would_store_under_two_names(assets: object) -> None:
+    # Airflow drops the trailing "/" from the URI but keeps it in the name, and tells assets apart
+    # by both: the publish's events would never reach a DAG scheduled on the URI.
+    with pytest.raises(BadInputError, match="assets"):
+        declared_assets(assets, task_id="publish")  # type: ignore[arg-type]
+
+
 def test_uris_are_normalized_and_round_trip() -> None:
     from airflow.sdk import Asset
 
-    assert Asset("lakefs://lake/main/curated/orders/").uri == "lakefs://lake/main/curated/orders"
     spaced = Asset("lakefs://lake/main/raw/day one/date=2026-11-01.csv")
     assert spaced.uri == "lakefs://lake/main/raw/day%20one/date=2026-11-01.csv"
     assert parse_uri(spaced.uri) == LakeFSLocation("lake", "main", "raw/day one/date=2026-11-01.csv")

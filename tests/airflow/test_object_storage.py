@@ -93,6 +93,15 @@ def test_storage_options_reach_lakefs_spec(lakefs_conn_id, repo) -> None:
     assert "no-such-branch" not in [branch.id for branch in repo.branches()]
 
 
+def test_a_path_never_creates_a_missing_branch(lakefs_conn_id, repo) -> None:
+    # Airflow 3.3 hands no storage_options from the path to the filesystem, so what get_fs does
+    # by default is what every lakefs:// path gets: a typo in a branch must not become a branch.
+    path = ObjectStoragePath(f"lakefs://{repo.id}/typo-branch/a.txt", conn_id=lakefs_conn_id)
+    with pytest.raises(FileNotFoundError):
+        path.write_text("x")
+    assert "typo-branch" not in [branch.id for branch in repo.branches()]
+
+
 def test_connection_settings_are_refused_in_storage_options_without_showing_them(lakefs_conn_id) -> None:
     with pytest.raises(BadInputError, match=r"\['host', 'password'\].*'lakefs_default'.*set them there") as refused:
         get_fs(lakefs_conn_id, {"password": "s3cr3t-in-options", "host": "http://elsewhere"})

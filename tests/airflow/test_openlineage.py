@@ -87,7 +87,7 @@ def test_no_import_error_and_nothing_imported_without_the_openlineage_provider()
         from lakefs_provider.operators.merge_operator import LakeFSMergeOperator
         from lakefs_provider.run_branch_group import lakefs_run_branch
         assert get_provider_info()["asset-uris"][0]["schemes"] == ["lakefs"]
-        assert Asset("lakefs://lake/main/curated/orders/").uri == "lakefs://lake/main/curated/orders"
+        assert Asset("lakefs://lake/main/curated/day one").uri == "lakefs://lake/main/curated/day%20one"
         with DAG("d", schedule=None):
             LakeFSMergeOperator(task_id="m", repo="lake", source_ref="f", destination_branch="main",
                                 assets=["lakefs://lake/main/curated"])

@@ -44,6 +44,9 @@ def test_max_attempts_counts_attempts_under_either_name(options: dict[str, Any],
         ({"connect_timeout": 0}, "'connect_timeout' must be a number of seconds greater than 0"),
         ({"timeout": "soon"}, "'timeout' must be a number of seconds"),
         ({"verify_ssl": "maybe"}, "'verify_ssl' must be true or false"),
+        ({"max_attempts": "inf"}, "'max_attempts' must be a whole number of attempts"),
+        ({"max_attempts": "1e400"}, "'max_attempts' must be a whole number of attempts"),
+        ({"ui_url": "localhost:8000"}, "'ui_url' must be the address your browser opens lakeFS at"),
     ],
 )
 def test_bad_values_are_refused_naming_the_setting(options: dict[str, Any], message: str) -> None:
@@ -104,3 +107,10 @@ def test_the_names_meanings_and_defaults_are_one_definition_everywhere() -> None
             assert field.description == setting.meaning, (model, setting.name)
     defaults = resource().settings()
     assert (defaults.read_timeout, defaults.connect_timeout, defaults.retry.max_attempts) == (120.0, 10.0, 6)
+
+
+@pytest.mark.parametrize(("attribute", "value"), [("timeout", float("inf")), ("max_attempts", 0), ("ui_url", "lakefs")])
+def test_the_component_refuses_bad_settings_when_the_definitions_load(attribute: str, value: Any) -> None:
+    component = LakeFSResourceComponent(endpoint="http://lakefs:8000", repository="example-repo", **{attribute: value})
+    with pytest.raises(BadInputError, match=f"LakeFSResourceComponent attribute '{attribute}'"):
+        component.build_defs(None)  # type: ignore[arg-type]
