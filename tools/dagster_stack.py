@@ -15,15 +15,12 @@ Three processes share one instance (a temporary ``DAGSTER_HOME``) and a
     dequeues runs (the instance's run coordinator is ``QueuedRunCoordinator``,
     so nothing runs unless the daemon does) and runs sensors.
 
-The webserver and the daemon come from ``dagster-webserver``, which PyPI has
-only up to 1.13.27, pinned to exactly that Dagster: they run in a small
-environment of their own (made once with ``uv``, cached beside the lakeFS
-binary in ``~/.cache/lakefs-wap/``) unless this project's environment has them. Both
-talk to the code server over gRPC, which is how Dagster lets their versions
-differ from the user code's. The instance stores runs and events in SQLite in
-``DAGSTER_HOME``: ``dagster-postgres`` (at most 0.29.27) pins Dagster 1.13.27
-too, and the run workers, which run in this project's 1.13.29 environment,
-must load the instance's storage.
+The webserver and the daemon come from ``dagster-webserver`` in this project's
+environment (the ``e2e`` extra; its releases pin Dagster exactly). Where it is
+missing, they run in a small environment of their own (made once with ``uv``,
+cached beside the lakeFS binary in ``~/.cache/lakefs-wap/``) and talk to the code
+server over gRPC, which is how Dagster lets their versions differ from the user
+code's. The instance stores runs and events in SQLite in ``DAGSTER_HOME``.
 
 Command line::
 
