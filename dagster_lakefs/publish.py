@@ -48,7 +48,7 @@ from dagster import (
 
 from dagster_lakefs.gate_checks import gate_check_specs, results_of_recorded_verdict, results_of_report
 from dagster_lakefs.resource import LakeFSResource
-from lakefs_wap import GateFailedError, LakeFSWapError, RunBranch, RunState, operations
+from lakefs_wap import LakeFSWapError, RunBranch, RunState, operations
 from lakefs_wap.errors import is_infrastructure_error
 from lakefs_wap.gates import Gate, validate_gates
 from lakefs_wap.keys import KEY_GATED_COMMIT as GATED
@@ -135,13 +135,7 @@ def lakefs_publish(
             report = run.gate(gates, raise_on_failure=False)
             verdict = results_of_report(specs, report)
             if not report.passed:
-                raise GateFailedError(
-                    f"quality gates failed for run '{run.run_id}' on branch '{run.branch}' "
-                    f"in repository '{run.repository}':\n{report.summary()}",
-                    repository=run.repository,
-                    ref=run.branch,
-                    results=report.results,
-                )
+                raise run.gate_failure(report)
             merge = run.publish(text, run_metadata, strategy=strategy, squash_merge=squash_merge)
             outcome = run.status().state
             if delete_branch:

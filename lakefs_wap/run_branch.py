@@ -393,14 +393,18 @@ class RunBranch:
         report = run_gates(context, gates)
         self._record_verdict(head, report, gated, base, changes)
         if not report.passed and raise_on_failure:
-            raise GateFailedError(
-                f"quality gates failed for run '{self.run_id}' on branch '{self.branch}' "
-                f"in repository '{self.repository}':\n{report.summary()}",
-                repository=self.repository,
-                ref=self.branch,
-                results=report.results,
-            )
+            raise self.gate_failure(report)
         return report
+
+    def gate_failure(self, report: GateReport) -> GateFailedError:
+        """The error a failed ``report`` of this run is raised as, naming the run, branch and every verdict."""
+        return GateFailedError(
+            f"quality gates failed for run '{self.run_id}' on branch '{self.branch}' "
+            f"in repository '{self.repository}':\n{report.summary()}",
+            repository=self.repository,
+            ref=self.branch,
+            results=report.results,
+        )
 
     def _record_verdict(
         self, head: lakefs_sdk.Commit, report: GateReport, gated: str, base: str, changes: str | None

@@ -18,6 +18,7 @@ import lakefs_sdk
 
 from lakefs_wap import LakeFSConnection, RunBranch, RunStatus
 from lakefs_wap.keys import KEY_GATES, KEY_KIND, KEY_RUN_KEY
+from lakefs_wap.links import branch_url, commit_url
 from lakefs_wap.record import Outcome
 from lakefs_wap.refs import iter_log
 
@@ -89,8 +90,6 @@ def _published_line(status: RunStatus, target: str) -> str:
 def describe_run(
     connection: LakeFSConnection, repository: str, run: DemoRun, say: Callable[[str], None], ui: str
 ) -> None:
-    from lakefs_wap.links import branch_url, commit_url
-
     say(f"\n{run.orchestrator} {run.title}")
     say(f"  run         {run.run_id} ({run.outcome})")
     if run.reverts is not None:
@@ -121,10 +120,6 @@ def describe_run(
 def print_report(
     connection: LakeFSConnection, repository: str, runs: list[DemoRun], say: Callable[[str], None], ui: str
 ) -> None:
-    # The provider's rule for lakeFS UI links, imported here: it brings Airflow along, which the
-    # demo's own process needs for nothing else (the caller points AIRFLOW_HOME at the demo's home).
-    from lakefs_wap.links import branch_url
-
     say("\n=== Report ===")
     for run in runs:
         describe_run(connection, repository, run, say, ui)

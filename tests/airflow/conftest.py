@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import AIRFLOW_DAGS_FOLDER
+from tests.fault_proxy import FaultProxy
 from tools.lakefs_server import ServerAccess
 
 HERE = Path(__file__).resolve().parent
@@ -76,21 +77,32 @@ def _close_airflow_sessions() -> Iterator[None]:
     gc.collect()
 
 
-@pytest.fixture
-def lakefs_conn_id(lakefs_server: ServerAccess, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An Airflow connection ``lakefs_default`` to the test server, given the way users give them in env."""
+def set_lakefs_default(monkeypatch: pytest.MonkeyPatch, server: ServerAccess, host: str) -> str:
+    """Airflow connection ``lakefs_default`` to ``host`` with the server's keys, set in env as users do."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_LAKEFS_DEFAULT",
         json.dumps(
             {
                 "conn_type": "lakefs",
-                "host": lakefs_server.endpoint,
-                "login": lakefs_server.access_key_id,
-                "password": lakefs_server.secret_access_key,
+                "host": host,
+                "login": server.access_key_id,
+                "password": server.secret_access_key,
             }
         ),
     )
     return "lakefs_default"
+
+
+@pytest.fixture
+def lakefs_conn_id(lakefs_server: ServerAccess, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``lakefs_default`` to the test server."""
+    return set_lakefs_default(monkeypatch, lakefs_server, lakefs_server.endpoint)
+
+
+@pytest.fixture
+def proxied_conn_id(lakefs_server: ServerAccess, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``lakefs_default`` pointing at the fault proxy in front of the real server."""
+    return set_lakefs_default(monkeypatch, lakefs_server, proxy.endpoint)
 
 
 def load_dag(dag_file: Path, dag_id: str) -> Any:

@@ -38,23 +38,6 @@ AIRFLOW_V_3_3_PLUS = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2])
 QUIET = 12 * INTERVAL
 
 
-@pytest.fixture
-def proxied_conn_id(lakefs_server: ServerAccess, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``lakefs_default`` pointing at the proxy in front of the real server."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_LAKEFS_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "lakefs",
-                "host": proxy.endpoint,
-                "login": lakefs_server.access_key_id,
-                "password": lakefs_server.secret_access_key,
-            }
-        ),
-    )
-    return "lakefs_default"
-
-
 class Watch:
     """A trigger's ``run()`` on the current loop, with every event it yields collected in order."""
 

@@ -7,7 +7,6 @@ real server and records what it saw.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable
 
 import lakefs
@@ -18,26 +17,8 @@ from lakefs_provider.triggers.commit_trigger import LakeFSCommitTrigger
 from lakefs_provider.triggers.file_trigger import LakeFSFileTrigger
 from lakefs_provider.triggers.shared_poll import active_polls
 from tests.fault_proxy import FaultProxy
-from tools.lakefs_server import ServerAccess
 
 INTERVAL = 0.2
-
-
-@pytest.fixture
-def proxied_conn_id(lakefs_server: ServerAccess, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``lakefs_default`` pointing at the proxy in front of the real server."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_LAKEFS_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "lakefs",
-                "host": proxy.endpoint,
-                "login": lakefs_server.access_key_id,
-                "password": lakefs_server.secret_access_key,
-            }
-        ),
-    )
-    return "lakefs_default"
 
 
 async def first_event(trigger: LakeFSPollingTrigger) -> dict[str, object]:
