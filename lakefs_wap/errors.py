@@ -296,6 +296,15 @@ def translated(
         ) from error
 
 
+def is_no_changes(error: LakeFSWapError) -> bool:
+    """Whether lakeFS refused a commit or merge because it would change nothing.
+
+    The server says so only in its message text (a 400), so this is the one
+    place that reads it.
+    """
+    return "no changes" in (error.server_message or "")
+
+
 # Statuses that say nothing about the data: the server, the network or the
 # credentials failed. A gate that meets one has no verdict to give.
 _INFRASTRUCTURE_STATUSES = frozenset({401, 403, 429})

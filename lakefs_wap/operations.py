@@ -28,6 +28,7 @@ from lakefs_wap.errors import (
     NotFoundError,
     NothingToCommitError,
     ServerUnavailableError,
+    is_no_changes,
     server_message_of,
     translated,
 )
@@ -252,7 +253,7 @@ def commit(
             what=f"commit on '{branch}'",
         )
     except BadInputError as error:
-        if "no changes" in (error.server_message or ""):
+        if is_no_changes(error):
             raise NothingToCommitError(
                 f"nothing to commit on branch '{branch}' in repository '{repository}': it has no uncommitted "
                 "changes. Write something first, or pass allow_empty=True for an empty commit.",

@@ -7,8 +7,9 @@ diff, and a log walk stops at the commit it was looking for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import Any, Literal, Protocol
 
 import lakefs_sdk
 
@@ -18,6 +19,26 @@ from lakefs_wap.names import validate_branch, validate_repository
 
 PAGE_SIZE = 1000
 DiffType = Literal["two_dot", "three_dot"]
+
+
+class _Page(Protocol):
+    results: list[Any]
+    pagination: lakefs_sdk.Pagination
+
+
+def iter_pages(fetch: Callable[[str | None], _Page]) -> Iterator[Any]:
+    """Every result of a paginated lakeFS listing, fetching the next page only when reached.
+
+    ``fetch(after)`` requests one page starting after the offset ``after``
+    (``None`` for the first page). This is the one pagination loop.
+    """
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        yield from page.results
+        if not page.pagination.has_more:
+            return
+        after = page.pagination.next_offset or None
 
 
 def iter_log(
@@ -30,22 +51,17 @@ def iter_log(
     page_size: int = PAGE_SIZE,
 ) -> Iterator[lakefs_sdk.Commit]:
     """Commits reachable from ``ref``, newest first, at most ``limit`` of them."""
-    after = ""
-    seen = 0
-    while True:
-        amount = page_size if limit is None else min(page_size, limit - seen)
-        if amount <= 0:
-            return
+    amount = page_size if limit is None else min(page_size, limit)
+    if amount <= 0:
+        return iter(())
+
+    def fetch(after: str | None) -> lakefs_sdk.CommitList:
         with translated(action=f"read the log of '{ref}'", repository=repository, ref=ref):
-            page = connection.sdk.refs_api.log_commits(
-                repository, ref, after=after or None, amount=amount, first_parent=first_parent
+            return connection.sdk.refs_api.log_commits(
+                repository, ref, after=after, amount=amount, first_parent=first_parent
             )
-        for commit in page.results:
-            yield commit
-            seen += 1
-        if not page.pagination.has_more:
-            return
-        after = page.pagination.next_offset
+
+    return islice(iter_pages(fetch), limit)
 
 
 def iter_diff(
@@ -59,30 +75,26 @@ def iter_diff(
     page_size: int = PAGE_SIZE,
 ) -> Iterator[lakefs_sdk.Diff]:
     """Object-level differences from ``left_ref`` to ``right_ref`` (committed state of both)."""
-    after = ""
-    while True:
+
+    def fetch(after: str | None) -> lakefs_sdk.DiffList:
         with translated(action=f"diff '{left_ref}'..'{right_ref}'", repository=repository, ref=right_ref):
-            page = connection.sdk.refs_api.diff_refs(
-                repository, left_ref, right_ref, after=after or None, amount=page_size, prefix=prefix, type=diff_type
+            return connection.sdk.refs_api.diff_refs(
+                repository, left_ref, right_ref, after=after, amount=page_size, prefix=prefix, type=diff_type
             )
-        yield from page.results
-        if not page.pagination.has_more:
-            return
-        after = page.pagination.next_offset
+
+    return iter_pages(fetch)
 
 
 def iter_uncommitted(
     connection: LakeFSConnection, repository: str, branch: str, *, page_size: int = PAGE_SIZE
 ) -> Iterator[lakefs_sdk.Diff]:
     """Staged, not yet committed changes on ``branch``."""
-    after = ""
-    while True:
+
+    def fetch(after: str | None) -> lakefs_sdk.DiffList:
         with translated(action=f"list uncommitted changes on '{branch}'", repository=repository, ref=branch):
-            page = connection.sdk.branches_api.diff_branch(repository, branch, after=after or None, amount=page_size)
-        yield from page.results
-        if not page.pagination.has_more:
-            return
-        after = page.pagination.next_offset
+            return connection.sdk.branches_api.diff_branch(repository, branch, after=after, amount=page_size)
+
+    return iter_pages(fetch)
 
 
 def has_uncommitted_changes(connection: LakeFSConnection, repository: str, branch: str) -> bool:

@@ -41,6 +41,7 @@ from lakefs_wap.errors import (
     NotFoundError,
     NothingToCommitError,
     RunStateError,
+    is_no_changes,
     translated,
 )
 from lakefs_wap.gates import Gate, GateContext, GateReport, failed_gates_in, run_gates, validate_gates
@@ -531,7 +532,7 @@ class RunBranch:
                 landed=landed,
             )
         except BadInputError as error:
-            if "no changes" not in (error.server_message or ""):
+            if not is_no_changes(error):
                 raise
             found = landed()
             if found is not None:  # an earlier attempt merged, and its answer was lost
