@@ -22,7 +22,7 @@ LOWER_AIRFLOW_DAY := 2025-09-05
 LOWER_EXEMPT := dagster dagster-pipes dagster-shared lakefs lakefs-sdk lakefs-spec
 
 .PHONY: demo test lint lakefs lock clean test-s3 lakefs-s3 postgres test-lower lock-lower compose-check \
-	test-e2e chromium airflow-stack dagster-stack lakefs-ui
+	test-e2e chromium airflow-stack dagster-stack lakefs-ui docs docs-serve
 
 demo: $(VENV)/.installed lakefs
 	$(BIN)/python -m tools.demo
@@ -38,6 +38,16 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The documentation site into site/ (git-ignored). --strict turns every warning into a
+# failure: a broken link or heading anchor, a page left out of the nav, an API
+# reference to a name that no longer exists.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The site with live reload, on loopback only.
+docs-serve: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 lakefs: $(VENV)/.installed
 	$(BIN)/python -m tools.lakefs_server build
