@@ -1,25 +1,17 @@
-"""The README's Python example runs as written against the real server."""
+"""The core page's Python examples run as written against the real server."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import lakefs
 import pytest
 
-from lakefs_wap.run_branch import KEY_KIND
+from lakefs_wap.keys import KEY_KIND
+from tests.test_docs import ROOT, snippet
 from tools.lakefs_server import ServerAccess
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def readme_block(heading: str) -> str:
-    text = README.read_text()
-    section = text[text.index(heading) :]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, f"no python block under {heading!r}"
-    return match.group(1)
+PAGE = "docs/core.md"
 
 
 def test_objects_example_round_trips(
@@ -30,8 +22,8 @@ def test_objects_example_round_trips(
     monkeypatch.chdir(tmp_path)
     content = b"PAR1" + bytes(range(256)) * 4096
     (tmp_path / "big.parquet").write_bytes(content)
-    code = readme_block("### Objects").replace('"example-repo"', repr(repo.id))
-    exec(compile(code, str(README), "exec"), {})  # noqa: S102 - our own README
+    code = snippet("docs/core.md", "core-objects").replace('"example-repo"', repr(repo.id))
+    exec(compile(code, str(ROOT / PAGE), "exec"), {})  # noqa: S102 - our own documentation
 
     assert (tmp_path / "copy.parquet").read_bytes() == content
     assert repo.branch("main").object("raw/big.parquet").reader(mode="rb").read() == content
@@ -42,9 +34,9 @@ def test_core_example_publishes_once(
 ) -> None:
     for name, value in lakefs_server.as_lakectl_env().items():
         monkeypatch.setenv(name, value)
-    code = readme_block("### The core in Python").replace('"example-repo"', repr(repo.id))
+    code = snippet("docs/core.md", "core-run").replace('"example-repo"', repr(repo.id))
     namespace: dict[str, object] = {}
-    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(code, str(ROOT / PAGE), "exec"), namespace)  # noqa: S102 - our own documentation
 
     main = repo.branch("main")
     assert main.get_commit().id == namespace["merge_commit"]
