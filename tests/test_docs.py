@@ -105,3 +105,11 @@ def test_python_modules_run_with_dash_m_exist(page: str) -> None:
     modules = set(re.findall(r"python -m ((?:tools|benchmarks)(?:\.\w+)+)", text))
     missing = [m for m in modules if not (ROOT / (m.replace(".", "/") + ".py")).is_file()]
     assert not missing, f"{page} runs modules that do not exist: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("page", ["README.md", "CONTRIBUTING.md", "RELIABILITY.md", "BENCHMARKS.md"])
+def test_links_outside_the_site_point_at_files_that_exist(page: str) -> None:
+    # mkdocs checks the links of docs/; these pages are read on GitHub (and PyPI) as they are.
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", (ROOT / page).read_text())
+    missing = [target for target in targets if "://" not in target and not (ROOT / target).exists()]
+    assert not missing, f"{page} links to files that do not exist: {missing}"
