@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -121,54 +121,40 @@ def upload(
     an empty object); so are paths and object metadata breaking
     ``lakefs_wap.names.validate_path`` and ``lakefs_wap.limits``.
 
-    ``if_absent`` makes the write fail with a conflict when the path already
-    has an object (lakeFS's ``If-None-Match: *``).
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch to stage the object on.
+        path: The object's path (``lakefs_wap.names.PATH_RULE``).
+        source: bytes, text, a local file path or a binary stream.
+        content_type: The object's content type; ``application/octet-stream`` by default.
+        metadata: Object user metadata (``lakefs_wap.limits.check_object_metadata``).
+        if_absent: Fail with a conflict when the path already has an object
+            (lakeFS's ``If-None-Match: *``).
+        presign: Send the bytes straight to the object store by a presigned
+            URL (then link them: three requests), falling back to the path
+            through lakeFS where that cannot work (``lakefs_wap.presign``).
 
-    ``presign`` sends the bytes straight to the object store by a presigned
-    URL (then links them: three requests), falling back to the path through
-    lakeFS where that cannot work (``lakefs_wap.presign``).
+    Returns:
+        The staged object's stats.
+
+    Raises:
+        BadInputError: A bad path, source or metadata; nothing was sent.
+        ConflictError: ``if_absent`` and the path already has an object.
+
+    Example:
+        >>> upload(connection, "lake", "run-1", "raw/orders.csv", Path("orders.csv"))  # doctest: +SKIP
     """
     validate_repository(repository)
     validate_branch(branch)
     validate_path(path)
     _check_source(source, path, branch)
     check_object_metadata(metadata or {}, path=path)
-    resource = f"/repositories/{quote(repository, safe='')}/branches/{quote(branch, safe='')}/objects"
-    url = f"{connection.settings.api_url}{resource}?{urlencode({'path': path})}"
-    extra = {"Accept": "application/json", "Content-Type": content_type or "application/octet-stream"}
-    if if_absent:
-        extra["If-None-Match"] = "*"
-    for key, value in (metadata or {}).items():
-        extra[_USER_METADATA_HEADER + key] = value
-    with _opened(source) as (body, length):
+    headers = _upload_headers(content_type, metadata or {}, if_absent=if_absent)
+    with _opened(source) as (data, length):
         if length is not None:
-            extra["Content-Length"] = str(length)
-        in_memory = isinstance(body, (bytes, memoryview))
-        rewindable = in_memory or _seekable(body)  # type: ignore[arg-type]
-        start = body.tell() if not in_memory and rewindable else 0  # type: ignore[union-attr]
-        policy = connection.settings.retry if rewindable else RetryPolicy.never()
-
-        def rewind() -> None:
-            if not isinstance(body, (bytes, memoryview)):
-                body.seek(start)
-
-        def sendable() -> Any:
-            # Buffers go as they are (urllib3 sends any buffer, though its
-            # annotation names bytes only); streams exactly as long as announced.
-            return body if in_memory or length is None else _exactly(body, length, path)  # type: ignore[arg-type]
-
-        def send() -> Any:
-            response = connection.api.rest_client.pool_manager.request(
-                "POST",
-                url,
-                headers=_headers(connection, resource, "POST", extra),
-                body=sendable(),
-                timeout=_timeout(connection),
-                preload_content=True,
-            )
-            _check(response)
-            return response
-
+            headers["Content-Length"] = str(length)
+        body = _UploadBody(data, length, path)
         try:
             with translated(
                 action=f"upload '{path}' to branch '{branch}'",
@@ -176,36 +162,110 @@ def upload(
                 ref=branch,
                 missing=f"repository '{repository}' and branch '{branch}'",
             ):
-                stats = None
-                if presign and rewindable and presigned.supported(connection):
-                    stats = presigned.upload(
-                        connection,
-                        repository,
-                        branch,
-                        path,
-                        sendable(),
-                        length,
-                        content_type=extra["Content-Type"],
-                        metadata=metadata or {},
-                        if_absent=if_absent,
-                        rewind=rewind,
-                        timeout=_timeout(connection),
-                    )
-                if stats is None:
-                    response = call_with_retries(send, policy, f"POST {resource}", before_retry=rewind)
-                    stats = lakefs_sdk.ObjectStats(**json.loads(response.data))
+                target = _UploadTarget(connection, repository, branch, path)
+                return _send_upload(target, body, headers, metadata or {}, if_absent=if_absent, presign=presign)
         except LakeFSWapError as error:
             if if_absent and error.status == 412:
-                raise ConflictError(
-                    f"'{path}' already exists on branch '{branch}' in repository '{repository}', and "
-                    "if_absent=True refuses to overwrite it.",
-                    repository=repository,
-                    ref=branch,
-                    status=412,
-                    server_message=error.server_message,
-                ) from error
+                raise _already_exists(repository, branch, path, error) from error
             raise
-    return stats
+
+
+def _upload_headers(content_type: str | None, metadata: Mapping[str, str], *, if_absent: bool) -> dict[str, str]:
+    headers = {"Accept": "application/json", "Content-Type": content_type or "application/octet-stream"}
+    if if_absent:
+        headers["If-None-Match"] = "*"
+    for key, value in metadata.items():
+        headers[_USER_METADATA_HEADER + key] = value
+    return headers
+
+
+class _UploadBody:
+    """An upload's body, and whether a retry can send it again from where it started."""
+
+    def __init__(self, data: IO[bytes] | memoryview | bytes, length: int | None, path: str) -> None:
+        self.data = data
+        self.length = length
+        self.path = path
+        self.in_memory = isinstance(data, (bytes, memoryview))
+        self.rewindable = self.in_memory or _seekable(data)  # type: ignore[arg-type]
+        self.start = data.tell() if not self.in_memory and self.rewindable else 0  # type: ignore[union-attr]
+
+    def rewind(self) -> None:
+        if not isinstance(self.data, (bytes, memoryview)):
+            self.data.seek(self.start)
+
+    def sendable(self) -> Any:
+        # Buffers go as they are (urllib3 sends any buffer, though its
+        # annotation names bytes only); streams exactly as long as announced.
+        if self.in_memory or self.length is None:
+            return self.data
+        return _exactly(self.data, self.length, self.path)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _UploadTarget:
+    connection: LakeFSConnection
+    repository: str
+    branch: str
+    path: str
+
+
+def _send_upload(
+    target: _UploadTarget,
+    body: _UploadBody,
+    headers: dict[str, str],
+    metadata: Mapping[str, str],
+    *,
+    if_absent: bool,
+    presign: bool,
+) -> lakefs_sdk.ObjectStats:
+    """The presigned way when asked for and possible, else a POST through lakeFS with retries."""
+    connection, repository, branch, path = target.connection, target.repository, target.branch, target.path
+    if presign and body.rewindable and presigned.supported(connection):
+        stats = presigned.upload(
+            connection,
+            repository,
+            branch,
+            path,
+            body.sendable(),
+            body.length,
+            content_type=headers["Content-Type"],
+            metadata=metadata,
+            if_absent=if_absent,
+            rewind=body.rewind,
+            timeout=_timeout(connection),
+        )
+        if stats is not None:
+            return stats
+    resource = f"/repositories/{quote(repository, safe='')}/branches/{quote(branch, safe='')}/objects"
+    url = f"{connection.settings.api_url}{resource}?{urlencode({'path': path})}"
+
+    def send() -> Any:
+        response = connection.api.rest_client.pool_manager.request(
+            "POST",
+            url,
+            headers=_headers(connection, resource, "POST", headers),
+            body=body.sendable(),
+            timeout=_timeout(connection),
+            preload_content=True,
+        )
+        _check(response)
+        return response
+
+    policy = connection.settings.retry if body.rewindable else RetryPolicy.never()
+    response = call_with_retries(send, policy, f"POST {resource}", before_retry=body.rewind)
+    return lakefs_sdk.ObjectStats(**json.loads(response.data))
+
+
+def _already_exists(repository: str, branch: str, path: str, error: LakeFSWapError) -> ConflictError:
+    return ConflictError(
+        f"'{path}' already exists on branch '{branch}' in repository '{repository}', and "
+        "if_absent=True refuses to overwrite it.",
+        repository=repository,
+        ref=branch,
+        status=412,
+        server_message=error.server_message,
+    )
 
 
 def _exactly(stream: IO[bytes], length: int, path: str) -> Iterator[bytes]:
@@ -249,29 +309,72 @@ def download(
     chunk_size: int = CHUNK_SIZE,
     presign: bool = False,
 ) -> int:
-    """Stream an object to a local file (written atomically) or a binary stream; return bytes written.
+    """Stream an object to a local file (written atomically) or a binary stream.
 
-    ``presign`` reads the bytes straight from the object store by a presigned
-    URL, falling back to the path through lakeFS where that cannot work.
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        ref: The branch, tag or commit to read from.
+        path: The object's path.
+        destination: A local file path (its folder is created; the file
+            appears whole or not at all) or a writable binary stream.
+        chunk_size: Bytes read from the network at a time.
+        presign: Read the bytes straight from the object store by a presigned
+            URL, falling back to the path through lakeFS where that cannot work.
+
+    Returns:
+        The number of bytes written.
+
+    Raises:
+        BadInputError: A bad name, or ``destination`` is an existing directory
+            (refused before anything is fetched).
+        NotFoundError: The object does not exist on ``ref``.
+
+    Example:
+        >>> download(connection, "lake", "main", "raw/orders.csv", "/tmp/orders.csv")  # doctest: +SKIP
+        5
     """
     validate_repository(repository)
     validate_ref(ref)
     validate_path(path)
     if isinstance(destination, (str, os.PathLike)):
         target = Path(destination)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename, so a failed download never
-        # leaves a truncated file where a complete one is expected.
-        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                written = _download_into(connection, repository, ref, path, stream, chunk_size, presign)
-            os.replace(partial, target)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
-        return written
+        _refuse_directory(target, repository, ref, path)
+        return _download_to_file(connection, repository, ref, path, target, chunk_size, presign)
     return _download_into(connection, repository, ref, path, destination, chunk_size, presign)
+
+
+def _refuse_directory(target: Path, repository: str, ref: str, path: str) -> None:
+    if target.is_dir():
+        raise BadInputError(
+            f"cannot download '{path}' from '{ref}' to '{target}': '{target}' is a directory. Give a file path "
+            f"inside it, such as '{target / PurePosixPath(path).name}'.",
+            repository=repository,
+            ref=ref,
+        )
+
+
+def _download_to_file(
+    connection: LakeFSConnection,
+    repository: str,
+    ref: str,
+    path: str,
+    target: Path,
+    chunk_size: int,
+    presign: bool,
+) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename, so a failed download never
+    # leaves a truncated file where a complete one is expected.
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            written = _download_into(connection, repository, ref, path, stream, chunk_size, presign)
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return written
 
 
 def _download_into(

@@ -124,6 +124,21 @@ def test_missing_object_and_failed_download_leave_nothing(connection, repo, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_download_onto_a_directory_is_refused_before_anything_is_fetched(connection, repo, tmp_path: Path) -> None:
+    objects.upload(connection, repo.id, "main", "orders.csv", b"id\n1\n")
+    target = tmp_path / "orders"
+    target.mkdir()
+    (target / "kept.txt").write_text("mine")
+    with pytest.raises(BadInputError, match=r"orders' is a directory.*file path inside it"):
+        objects.download(connection, repo.id, "main", "orders.csv", target)
+    # Refused before any request: a missing object is not even looked for.
+    with pytest.raises(BadInputError, match="is a directory"):
+        objects.download(connection, repo.id, "main", "nope.bin", target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders"]
+    assert [p.name for p in target.iterdir()] == ["kept.txt"]
+    assert (target / "kept.txt").read_text() == "mine"
+
+
 def test_bulk_upload_reports_each_failure_and_keeps_the_rest(connection, repo, tmp_path: Path) -> None:
     source = tmp_path / "batch"
     for i in range(40):
