@@ -10,7 +10,7 @@ SDKs have a class for the same case, ours subclasses it too, so existing
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -211,6 +211,57 @@ def default_branch_refused(repository: str | None, branch: str | None, *, status
     )
 
 
+@dataclass(frozen=True)
+class _Wording:
+    """The error class for one kind of refusal and the words of its message.
+
+    ``message(context, missing)`` gets the sentence saying what could not be
+    done and why, and what a 404 most likely means (``None`` when not given).
+    """
+
+    error: type[LakeFSWapError]
+    message: Callable[[str, str | None], str]
+
+
+_BY_STATUS: Mapping[int, _Wording] = {
+    400: _Wording(
+        BadInputError, lambda context, _: f"lakeFS rejected the request: {context}. Check the arguments named above."
+    ),
+    401: _Wording(
+        AuthenticationError,
+        lambda context, _: (
+            f"lakeFS did not accept the credentials: {context}. "
+            "Check the access key id and secret access key of the connection."
+        ),
+    ),
+    403: _Wording(
+        PermissionDeniedError,
+        lambda context, _: f"permission denied: {context}. Ask a lakeFS admin to grant this user the needed policy.",
+    ),
+    404: _Wording(
+        NotFoundError,
+        lambda context, missing: (
+            f"not found: {context}. Check that these exist and are spelled as in lakeFS: "
+            f"{missing or 'the repository or ref'}."
+        ),
+    ),
+    409: _Wording(ConflictError, lambda context, _: f"conflict: {context}."),
+    429: _Wording(
+        BranchBusyError,
+        lambda context, _: (
+            f"branch busy: {context}. Other commits or merges kept updating the branch; "
+            "retry later or serialize writers to this branch."
+        ),
+    ),
+}
+# No answer at all, or any 5xx: the server is down or failing, not refusing.
+_UNAVAILABLE = _Wording(
+    ServerUnavailableError,
+    lambda context, _: f"lakeFS is unavailable: {context}. Check that the server is up and reachable.",
+)
+_OTHER_STATUS = _Wording(LakeFSWapError, lambda context, _: f"lakeFS refused: {context}.")
+
+
 def translate(
     error: sdk.ApiException,
     *,
@@ -221,8 +272,24 @@ def translate(
 ) -> LakeFSWapError:
     """Turn an SDK error into ours, in words that say what was being done.
 
-    ``action`` reads like "create branch 'x' from 'main'"; ``missing`` names
-    what a 404 most likely means ("repository 'r' or branch 'b'").
+    Args:
+        error: The SDK's error, with the HTTP status and body lakeFS answered.
+        action: What was being done, read after "could not": "create branch 'x' from 'main'".
+        repository: The repository involved, named in the message and kept on the error.
+        ref: The branch, tag or commit involved, kept on the error.
+        missing: What a 404 most likely means: "repository 'r' or branch 'b'".
+
+    Returns:
+        The typed error for the status (``_BY_STATUS``): ``BadInputError`` for
+        400, ``NotFoundError`` for 404, ``ServerUnavailableError`` for 5xx...,
+        or ``EndpointNotLakeFSError`` when the answer is not lakeFS's.
+
+    Example:
+        >>> raw = sdk.ApiException(status=404, reason="Not Found")
+        >>> raw.body = '{"message": "branch not found"}'
+        >>> found = translate(raw, action="read branch 'b'", repository="lake", missing="branch 'b'")
+        >>> type(found).__name__, found.status
+        ('NotFoundError', 404)
     """
     status = error.status
     server = server_message_of(error)
@@ -236,39 +303,10 @@ def translate(
             "http://lakefs.example.com:8000), not another service or a path on it.",
             **kwargs,
         )
-    if status == 400:
-        return BadInputError(f"lakeFS rejected the request: {context}. Check the arguments named above.", **kwargs)
-    if status == 401:
-        return AuthenticationError(
-            f"lakeFS did not accept the credentials: {context}. "
-            "Check the access key id and secret access key of the connection.",
-            **kwargs,
-        )
     if status == 403 and server == _DEFAULT_BRANCH_REFUSAL:
         return default_branch_refused(repository, ref, status=status)
-    if status == 403:
-        return PermissionDeniedError(
-            f"permission denied: {context}. Ask a lakeFS admin to grant this user the needed policy.", **kwargs
-        )
-    if status == 404:
-        thing = missing or "the repository or ref"
-        return NotFoundError(
-            f"not found: {context}. Check that these exist and are spelled as in lakeFS: {thing}.",
-            **kwargs,
-        )
-    if status == 409:
-        return ConflictError(f"conflict: {context}.", **kwargs)
-    if status == 429:
-        return BranchBusyError(
-            f"branch busy: {context}. Other commits or merges kept updating the branch; "
-            "retry later or serialize writers to this branch.",
-            **kwargs,
-        )
-    if status is None or status >= 500:
-        return ServerUnavailableError(
-            f"lakeFS is unavailable: {context}. Check that the server is up and reachable.", **kwargs
-        )
-    return LakeFSWapError(f"lakeFS refused: {context}.", **kwargs)
+    wording = _UNAVAILABLE if status is None or status >= 500 else _BY_STATUS.get(status, _OTHER_STATUS)
+    return wording.error(wording.message(context, missing), **kwargs)
 
 
 @contextmanager
