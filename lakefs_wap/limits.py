@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from lakefs_wap.errors import BadInputError
+from lakefs_wap.names import first_control_character
 
 COMMIT_METADATA_MAX_BYTES = 256 * 1024
 OBJECT_METADATA_MAX_BYTES = 8 * 1024
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
-
-
-def _has_control(text: str) -> bool:
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def _size(metadata: Mapping[str, str]) -> int:
@@ -38,10 +36,10 @@ def _size(metadata: Mapping[str, str]) -> int:
 def check_commit_metadata(metadata: Mapping[str, str], *, what: str = "metadata") -> Mapping[str, str]:
     """Refuse commit or merge metadata lakeFS should not be sent; return it unchanged.
 
-    Expects strings already (``operations.metadata_strings`` converts scalars).
+    Expects strings already (``metadata_strings`` converts scalars).
     """
     for key in metadata:
-        if _has_control(key):
+        if first_control_character(key) is not None:
             raise BadInputError(
                 f"{what} key {key!r} contains a control character (newline, tab...): keys are names; "
                 "remove it or use '_' instead."
@@ -55,6 +53,41 @@ def check_commit_metadata(metadata: Mapping[str, str], *, what: str = "metadata"
             "object and put its path in the metadata instead."
         )
     return metadata
+
+
+def metadata_strings(metadata: Mapping[str, Any] | None, *, what: str = "metadata") -> dict[str, str]:
+    """Commit or merge metadata as lakeFS stores it, string to string, checked by ``check_commit_metadata``.
+
+    Args:
+        metadata: Keys are non-empty strings; values strings or scalars
+            (bool, int, float), which are converted with ``str``.
+        what: How the message names this metadata ("lakefs_publish metadata").
+
+    Returns:
+        A new dict of strings.
+
+    Raises:
+        BadInputError: A key that is not a non-empty string, a value that is
+            not a string or scalar, or metadata over the limits.
+
+    Example:
+        >>> metadata_strings({"rows": 3, "source": "s3://in"})
+        {'rows': '3', 'source': 's3://in'}
+    """
+    result: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not key:
+            raise BadInputError(f"{what} keys must be non-empty strings, got {key!r}.")
+        if isinstance(value, str):
+            result[key] = value
+        elif isinstance(value, (bool, int, float)):
+            result[key] = str(value)
+        else:
+            raise BadInputError(
+                f"{what} value for {key!r} is a {type(value).__name__}; lakeFS stores strings only. "
+                "Convert it first, for example with json.dumps()."
+            )
+    return dict(check_commit_metadata(result, what=what))
 
 
 def check_object_metadata(metadata: Mapping[str, str], *, path: str) -> Mapping[str, str]:

@@ -31,9 +31,29 @@ _BRANCH = re.compile(r"^\w[-\w]*$", re.ASCII)
 _REF = re.compile(r"^\S+$")
 _TAG_FORBIDDEN_CHARS = set("^:?*[\\/ ")
 
+# Merge strategies lakeFS knows; None asks for its default.
+MERGE_STRATEGIES = ("dest-wins", "source-wins")
+
 # Run-branch names stay short enough to read in the lakeFS UI and in logs.
 RUN_BRANCH_MAX_LENGTH = 96
 _HASH_LENGTH = 10
+
+
+def is_control_character(character: str) -> bool:
+    """Whether ``character`` is an ASCII control character (U+0000 to U+001F, or DEL).
+
+    The one reading of "control character" for names, paths and metadata keys.
+
+    Example:
+        >>> is_control_character("\\n"), is_control_character("a")
+        (True, False)
+    """
+    return ord(character) < 32 or ord(character) == 127
+
+
+def first_control_character(text: str) -> str | None:
+    """The first control character in ``text`` (``is_control_character``), or None when it has none."""
+    return next((c for c in text if is_control_character(c)), None)
 
 
 def validate_repository(name: str) -> str:
@@ -83,7 +103,7 @@ def _tag_problem(name: object) -> str | None:
     bad = sorted(set(name) & _TAG_FORBIDDEN_CHARS)
     if bad:
         return f"it contains {''.join(bad)!r}"
-    if any(ord(c) < 32 or ord(c) == 127 or c.isspace() for c in name):
+    if first_control_character(name) is not None or any(c.isspace() for c in name):
         return "it contains a control character or whitespace"
     return None
 
@@ -113,7 +133,7 @@ def _path_problem(path: object, *, prefix: bool) -> str | None:
         return f"it is a {type(path).__name__}, not a string"
     if not path:
         return "it is empty"
-    control = next((c for c in path if ord(c) < 32 or ord(c) == 127), None)
+    control = first_control_character(path)
     if control is not None:
         return f"it contains the control character {control!r}"
     segments = path.removeprefix("/").split("/")
@@ -184,6 +204,27 @@ def validate_paths(paths: str | Iterable[str], *, what: str, allow_empty: bool =
     """Object paths as a tuple, each checked by ``validate_path``; a single string is one path."""
     items = _strings(paths, what=what, example="['raw/orders.csv']", allow_empty=allow_empty)
     return tuple(validate_path(item, what=f"path (item {n} of {what})") for n, item in enumerate(items))
+
+
+def validate_strategy(strategy: str | None, *, repository: str | None = None) -> str | None:
+    """A lakeFS merge strategy (``MERGE_STRATEGIES``), or None for lakeFS's default; anything else is refused.
+
+    Args:
+        strategy: ``"dest-wins"``, ``"source-wins"`` or None.
+        repository: The repository the merge is for, kept on the error.
+
+    Returns:
+        ``strategy`` unchanged.
+
+    Raises:
+        BadInputError: Any other value.
+    """
+    if strategy is not None and strategy not in MERGE_STRATEGIES:
+        raise BadInputError(
+            f"unknown merge strategy {strategy!r}: use one of {MERGE_STRATEGIES} or None for the default.",
+            repository=repository,
+        )
+    return strategy
 
 
 def run_branch_name(run_id: str, prefix: str = "run") -> str:

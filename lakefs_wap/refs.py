@@ -15,7 +15,7 @@ import lakefs_sdk
 
 from lakefs_wap.connection import LakeFSConnection
 from lakefs_wap.errors import default_branch_refused, translated
-from lakefs_wap.names import validate_branch, validate_repository
+from lakefs_wap.names import validate_branch, validate_ref, validate_repository
 
 PAGE_SIZE = 1000
 DiffType = Literal["two_dot", "three_dot"]
@@ -39,6 +39,27 @@ def iter_pages(fetch: Callable[[str | None], _Page]) -> Iterator[Any]:
         if not page.pagination.has_more:
             return
         after = page.pagination.next_offset or None
+
+
+def get_commit(connection: LakeFSConnection, repository: str, ref: str) -> lakefs_sdk.Commit:
+    """The commit ``ref`` points at.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        ref: A branch, tag or commit id (``~N``/``^N`` suffixes allowed).
+
+    Raises:
+        NotFoundError: The repository or ref does not exist.
+
+    Example:
+        >>> get_commit(connection, "lake", "main").id  # doctest: +SKIP
+        'c1f0...'
+    """
+    validate_repository(repository)
+    validate_ref(ref)
+    with translated(action=f"read commit '{ref}'", repository=repository, ref=ref, missing=f"ref '{ref}'"):
+        return connection.sdk.commits_api.get_commit(repository, ref)
 
 
 def iter_log(

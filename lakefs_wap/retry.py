@@ -10,7 +10,7 @@ A request that is not safe to repeat (a commit, a merge, a revert: each adds
 a commit every time it lands) is retried only after failures that prove it
 never reached lakeFS, or that lakeFS refused it before acting (429, 503). After
 an ambiguous failure (a read timeout, a dropped connection, a 500) the caller
-must first look whether it landed: ``lakefs_wap.operations.write_once``.
+must first look whether it landed: ``lakefs_wap.write_once.write_once``.
 """
 
 from __future__ import annotations

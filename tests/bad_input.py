@@ -20,7 +20,7 @@ from tests.fault_proxy import FaultProxy, SeenRequest
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 # Cases that wait for the lead's part (checks at open time in the run-branch
-# group and in Dagster's publish, metadata limits in operations.metadata_strings).
+# group and in Dagster's publish, metadata limits in limits.metadata_strings).
 LEAD_PENDING = "pending the lead's part"
 
 

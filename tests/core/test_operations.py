@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from lakefs_wap import BadInputError, ConflictError, NotFoundError, NothingToCommitError, objects, operations
+from lakefs_wap import (
+    BadInputError,
+    ConflictError,
+    MergeConflictError,
+    NotFoundError,
+    NothingToCommitError,
+    objects,
+    operations,
+)
+from lakefs_wap.rejections import CONFLICTS_LISTED
 
 
 def test_create_branch_converges_or_conflicts_on_request(connection, repo) -> None:
@@ -53,6 +62,20 @@ def test_merge_strategy_resolves_a_conflict(connection, repo) -> None:
     operations.commit(connection, repo.id, "left", "on left")
     operations.merge(connection, repo.id, "left", "main", strategy="source-wins", metadata={"k": "v"})
     assert objects.read_bytes(connection, repo.id, "main", "same.txt") == b"source wins"
+
+
+def test_a_merge_conflict_names_the_first_paths_and_counts_the_rest(connection, repo) -> None:
+    operations.create_branch(connection, repo.id, "left", "main")
+    for branch in ("main", "left"):
+        for n in range(25):
+            objects.upload(connection, repo.id, branch, f"c/{n:02d}.txt", f"{branch} {n}")
+        operations.commit(connection, repo.id, branch, f"on {branch}")
+    with pytest.raises(MergeConflictError) as caught:
+        operations.merge(connection, repo.id, "left", "main")
+    listed = ", ".join(repr(f"c/{n:02d}.txt") for n in range(CONFLICTS_LISTED))
+    assert f"25 path(s) changed on both sides: {listed} and 5 more. Neither branch was changed." in str(caught.value)
+    assert caught.value.total_conflicts == 25
+    assert len(caught.value.conflicting_paths) == CONFLICTS_LISTED
 
 
 def test_tags_are_idempotent_and_never_move(connection, repo) -> None:
