@@ -23,6 +23,7 @@ import lakefs_sdk
 import urllib3
 
 from lakefs_wap.connection import LakeFSConnection
+from lakefs_wap.errors import translated
 
 logger = logging.getLogger("lakefs_wap.objects")
 
@@ -46,7 +47,8 @@ def supported(connection: LakeFSConnection) -> bool:
     if known is None:
         # Asking is cheaper than trying: lakeFS answers a presign request it
         # cannot serve with a 500, which looks like an outage.
-        known = bool(connection.sdk.internal_api.get_storage_config().pre_sign_support)
+        with translated(action="read the storage configuration (can it presign?)"):
+            known = bool(connection.sdk.internal_api.get_storage_config().pre_sign_support)
         with _SUPPORT_LOCK:
             _SUPPORT[connection] = known
     return known
