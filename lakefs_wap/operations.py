@@ -61,7 +61,15 @@ __all__ = [
 
 
 def commit_as_dict(commit: lakefs_sdk.Commit) -> dict[str, Any]:
-    """A commit as plain, JSON-friendly data (what operators return as XCom)."""
+    """A commit as plain, JSON-friendly data (what operators return as XCom).
+
+    Args:
+        commit: A commit as the SDK returns it (``get_commit``, ``commit``).
+
+    Returns:
+        ``id``, ``message``, ``metadata``, ``parents``, ``creation_date``,
+        ``committer`` and ``meta_range_id``.
+    """
     return {
         "id": commit.id,
         "message": commit.message,
@@ -74,6 +82,16 @@ def commit_as_dict(commit: lakefs_sdk.Commit) -> dict[str, Any]:
 
 
 def branch_head(connection: LakeFSConnection, repository: str, branch: str) -> str:
+    """The commit id at the head of ``branch``.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch's name.
+
+    Raises:
+        NotFoundError: The repository or branch does not exist.
+    """
     validate_repository(repository)
     validate_branch(branch)
     with translated(
@@ -86,7 +104,15 @@ def branch_head(connection: LakeFSConnection, repository: str, branch: str) -> s
 
 
 def ensure_repository(connection: LakeFSConnection, repository: str) -> None:
-    """Raise a not-found error that names the repository when it does not exist."""
+    """Raise a not-found error that names the repository when it does not exist.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+
+    Raises:
+        NotFoundError: Naming ``repository``.
+    """
     validate_repository(repository)
     with translated(action=f"find repository '{repository}'", repository=repository, missing=f"'{repository}'"):
         connection.sdk.repositories_api.get_repository(repository)
@@ -97,8 +123,21 @@ def create_branch(
 ) -> str:
     """Create ``branch`` from ``source`` and return its head commit id.
 
-    With ``exist_ok`` an existing branch is returned as it is (its head may
-    differ from ``source``'s): repeating the call converges.
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The new branch's name (``lakefs_wap.names.validate_branch``).
+        source: The branch, tag or commit it starts from.
+        exist_ok: Return an existing branch as it is (its head may differ from
+            ``source``'s), so that repeating the call converges; else a conflict.
+
+    Raises:
+        ConflictError: The branch exists and ``exist_ok`` is False.
+        NotFoundError: The repository or ``source`` does not exist.
+
+    Example:
+        >>> create_branch(connection, "lake", "run-1", "main")  # doctest: +SKIP
+        'c1f0...'
     """
     validate_repository(repository)
     validate_branch(branch)
@@ -123,7 +162,19 @@ def create_branch(
 
 
 def delete_branch(connection: LakeFSConnection, repository: str, branch: str, *, missing_ok: bool = True) -> bool:
-    """Delete ``branch``; return False when it was already gone (and ``missing_ok``)."""
+    """Delete ``branch``; return False when it was already gone (and ``missing_ok``).
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch to delete; never the repository's default branch.
+        missing_ok: A branch already gone is success (a repeated delete).
+
+    Raises:
+        BadInputError: ``branch`` is the repository's default branch.
+        NotFoundError: The repository does not exist, or the branch does not
+            and ``missing_ok`` is False.
+    """
     validate_repository(repository)
     validate_branch(branch)
     refuse_default_branch(connection, repository, branch)
@@ -152,7 +203,27 @@ def commit(
     *,
     allow_empty: bool = False,
 ) -> lakefs_sdk.Commit:
-    """Commit what is staged on ``branch``; ``NothingToCommitError`` when nothing is."""
+    """Commit what is staged on ``branch``, once even when an answer is lost.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch to commit on.
+        message: The commit message; not empty.
+        metadata: Commit metadata; scalars become strings (``lakefs_wap.limits.metadata_strings``).
+        allow_empty: Commit even when nothing is staged.
+
+    Returns:
+        The new commit (or the one an earlier, lost-answer attempt made).
+
+    Raises:
+        NothingToCommitError: Nothing is staged and ``allow_empty`` is False.
+        BadInputError: An empty message or bad metadata; nothing was sent.
+
+    Example:
+        >>> commit(connection, "lake", "run-1", "orders of 2026-01-01", {"rows": 3}).id  # doctest: +SKIP
+        'c1f0...'
+    """
     validate_repository(repository)
     validate_branch(branch)
     if not isinstance(message, str) or not message.strip():
@@ -180,15 +251,19 @@ def commit(
         )
     except BadInputError as error:
         if is_no_changes(error):
-            raise NothingToCommitError(
-                f"nothing to commit on branch '{branch}' in repository '{repository}': it has no uncommitted "
-                "changes. Write something first, or pass allow_empty=True for an empty commit.",
-                repository=repository,
-                ref=branch,
-                status=400,
-                server_message=error.server_message,
-            ) from error
+            raise _nothing_to_commit(repository, branch, error) from error
         raise
+
+
+def _nothing_to_commit(repository: str, branch: str, error: BadInputError) -> NothingToCommitError:
+    return NothingToCommitError(
+        f"nothing to commit on branch '{branch}' in repository '{repository}': it has no uncommitted "
+        "changes. Write something first, or pass allow_empty=True for an empty commit.",
+        repository=repository,
+        ref=branch,
+        status=400,
+        server_message=error.server_message,
+    )
 
 
 def merge(
@@ -207,11 +282,26 @@ def merge(
 ) -> str:
     """Merge ``source_ref`` into ``destination_branch`` and return the merge commit id.
 
-    A conflict raises ``MergeConflictError`` listing the conflicting paths; a
-    failing pre-merge hook raises ``HookRejectedError`` with its output. In
-    both cases lakeFS changed nothing. After a lost answer, ``landed`` finds
-    the merge if it happened (by default: the destination's head carries this
-    merge's message and metadata).
+    In both refusals below lakeFS changed nothing.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        source_ref: The branch, tag or commit to merge.
+        destination_branch: The branch that receives the merge.
+        message: The merge commit's message; lakeFS's default when None.
+        metadata: The merge commit's metadata; it also tells a landed merge
+            apart after a lost answer.
+        strategy: ``"dest-wins"``, ``"source-wins"`` or None (a conflict fails).
+        squash_merge: One commit of the changes instead of a merge commit.
+        allow_empty: Merge even when it changes nothing.
+        force: Merge even into a branch with uncommitted changes.
+        landed: After a lost answer, finds the merge if it happened; by default
+            the destination's head carrying this merge's message and metadata.
+
+    Raises:
+        MergeConflictError: Paths changed on both sides (listed on the error).
+        HookRejectedError: A pre-merge hook failed (its output on the error).
     """
     validate_repository(repository)
     validate_ref(source_ref, role="source ref")
@@ -228,23 +318,7 @@ def merge(
     )
 
     def send() -> str:
-        with translated(
-            action=f"merge '{source_ref}' into '{destination_branch}'",
-            repository=repository,
-            ref=destination_branch,
-            missing=f"repository '{repository}', '{source_ref}' and '{destination_branch}'",
-        ):
-            try:
-                result = connection.sdk.refs_api.merge_into_branch(
-                    repository, source_ref, destination_branch, merge=request
-                )
-            except sdk.ApiException as error:
-                if error.status == 409:
-                    raise merge_conflict(connection, repository, source_ref, destination_branch, error) from error
-                if error.status == 412:
-                    raise hook_rejected(connection, repository, destination_branch, error) from error
-                raise
-        return str(result.reference)
+        return _send_merge(connection, repository, source_ref, destination_branch, request)
 
     def head_is_this_merge() -> str | None:
         if not strings:
@@ -255,8 +329,41 @@ def merge(
     return write_once(connection, send, landed or head_is_this_merge, what=f"merge into '{destination_branch}'")
 
 
+def _send_merge(
+    connection: LakeFSConnection, repository: str, source_ref: str, destination_branch: str, request: lakefs_sdk.Merge
+) -> str:
+    """One merge request; a conflict or a failed hook becomes the error that describes it."""
+    with translated(
+        action=f"merge '{source_ref}' into '{destination_branch}'",
+        repository=repository,
+        ref=destination_branch,
+        missing=f"repository '{repository}', '{source_ref}' and '{destination_branch}'",
+    ):
+        try:
+            result = connection.sdk.refs_api.merge_into_branch(
+                repository, source_ref, destination_branch, merge=request
+            )
+        except sdk.ApiException as error:
+            if error.status == 409:
+                raise merge_conflict(connection, repository, source_ref, destination_branch, error) from error
+            if error.status == 412:
+                raise hook_rejected(connection, repository, destination_branch, error) from error
+            raise
+    return str(result.reference)
+
+
 def create_tag(connection: LakeFSConnection, repository: str, tag: str, ref: str) -> str:
-    """Tag ``ref``; return the tagged commit id. Tagging the same commit again is a no-op."""
+    """Tag ``ref``; return the tagged commit id. Tagging the same commit again is a no-op.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        tag: The tag's name (``lakefs_wap.names.validate_tag``).
+        ref: The branch, tag or commit to tag; resolved to its commit first.
+
+    Raises:
+        ConflictError: The tag already points at another commit.
+    """
     validate_repository(repository)
     validate_tag(tag)
     validate_ref(ref)
@@ -266,7 +373,17 @@ def create_tag(connection: LakeFSConnection, repository: str, tag: str, ref: str
 
 
 def tag_commit(connection: LakeFSConnection, repository: str, tag: str, commit_id: str) -> None:
-    """Create ``tag`` at ``commit_id``; a tag that already points there is the same tag (a retry)."""
+    """Create ``tag`` at ``commit_id``; a tag that already points there is the same tag (a retry).
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        tag: The tag's name.
+        commit_id: The full commit id to tag.
+
+    Raises:
+        ConflictError: The tag already points at another commit; tags do not move.
+    """
     try:
         with translated(action=f"create tag '{tag}' at {commit_id[:12]}", repository=repository, ref=tag):
             connection.sdk.tags_api.create_tag(repository, lakefs_sdk.TagCreation(id=tag, ref=commit_id))
