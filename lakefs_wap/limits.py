@@ -37,6 +37,18 @@ def check_commit_metadata(metadata: Mapping[str, str], *, what: str = "metadata"
     """Refuse commit or merge metadata lakeFS should not be sent; return it unchanged.
 
     Expects strings already (``metadata_strings`` converts scalars).
+
+    Args:
+        metadata: String keys and values.
+        what: How the message names this metadata.
+
+    Raises:
+        BadInputError: A key with a control character, or more than
+            ``COMMIT_METADATA_MAX_BYTES`` in all.
+
+    Example:
+        >>> check_commit_metadata({"source": "s3://in"})
+        {'source': 's3://in'}
     """
     for key in metadata:
         if first_control_character(key) is not None:
@@ -91,7 +103,20 @@ def metadata_strings(metadata: Mapping[str, Any] | None, *, what: str = "metadat
 
 
 def check_object_metadata(metadata: Mapping[str, str], *, path: str) -> Mapping[str, str]:
-    """Refuse object user metadata that cannot travel as HTTP headers; return it unchanged."""
+    """Refuse object user metadata that cannot travel as HTTP headers; return it unchanged.
+
+    Args:
+        metadata: Keys of HTTP header-name characters, values of printable ASCII.
+        path: The object's path, named in the message.
+
+    Raises:
+        BadInputError: A key or value that cannot be a header, or more than
+            ``OBJECT_METADATA_MAX_BYTES`` in all.
+
+    Example:
+        >>> check_object_metadata({"owner": "ops"}, path="raw/a.csv")
+        {'owner': 'ops'}
+    """
     for key, value in metadata.items():
         if not isinstance(key, str) or not _HEADER_NAME.match(key):
             raise BadInputError(

@@ -52,11 +52,27 @@ def is_control_character(character: str) -> bool:
 
 
 def first_control_character(text: str) -> str | None:
-    """The first control character in ``text`` (``is_control_character``), or None when it has none."""
+    """The first control character in ``text`` (``is_control_character``), or None when it has none.
+
+    Args:
+        text: A name, path or metadata key.
+    """
     return next((c for c in text if is_control_character(c)), None)
 
 
 def validate_repository(name: str) -> str:
+    """Check a repository name (``^[a-z0-9][a-z0-9-]{2,62}$``); return it unchanged.
+
+    Args:
+        name: The repository's name.
+
+    Raises:
+        InvalidNameError: The name breaks lakeFS's rule; nothing was sent.
+
+    Example:
+        >>> validate_repository("lake-prod")
+        'lake-prod'
+    """
     if not isinstance(name, str) or not _REPOSITORY.match(name):
         raise InvalidNameError(
             f"invalid repository name {name!r}: lakeFS repository names are 3-63 characters of lowercase "
@@ -67,7 +83,20 @@ def validate_repository(name: str) -> str:
 
 
 def validate_branch(name: str, *, role: str = "branch") -> str:
-    """Check a branch name; ``role`` names it in the message ("source branch", ...)."""
+    """Check a branch name (``^\\w[-\\w]*$``, ASCII); return it unchanged.
+
+    Args:
+        name: The branch's name.
+        role: How the message names it ("source branch", "destination branch").
+
+    Raises:
+        InvalidNameError: The name breaks lakeFS's rule (a run id or a path
+            gets a hint to use ``run_branch_name``).
+
+    Example:
+        >>> validate_branch("run-2026-01-01")
+        'run-2026-01-01'
+    """
     if not isinstance(name, str) or not _BRANCH.match(name):
         hint = ""
         if isinstance(name, str) and any(c in name for c in "/.:+ "):
@@ -81,6 +110,18 @@ def validate_branch(name: str, *, role: str = "branch") -> str:
 
 
 def validate_tag(name: str) -> str:
+    """Check a tag name against git's ref rules, as lakeFS does; return it unchanged.
+
+    Args:
+        name: The tag's name.
+
+    Raises:
+        InvalidNameError: The name breaks the rules; the message says which.
+
+    Example:
+        >>> validate_tag("v1.0")
+        'v1.0'
+    """
     problem = _tag_problem(name)
     if problem:
         raise InvalidNameError(
@@ -109,7 +150,15 @@ def _tag_problem(name: object) -> str | None:
 
 
 def validate_ref(ref: str, *, role: str = "ref") -> str:
-    """A ref is a branch, tag or commit id, optionally with ``~N``/``^N`` suffixes."""
+    """Check a ref: a branch, tag or commit id, optionally with ``~N``/``^N`` suffixes; return it unchanged.
+
+    Args:
+        ref: The ref.
+        role: How the message names it ("source ref", "baseline commit").
+
+    Raises:
+        InvalidNameError: Not a string, or it holds whitespace.
+    """
     if not isinstance(ref, str) or not _REF.match(ref):
         raise InvalidNameError(
             f"invalid {role} {ref!r}: give a branch name, a tag or a commit id, without whitespace.",
@@ -152,7 +201,19 @@ def _path_problem(path: object, *, prefix: bool) -> str | None:
 
 
 def validate_path(path: str, *, what: str = "object path") -> str:
-    """Check an object path against the one path rule (``PATH_RULE``); return it unchanged."""
+    """Check an object path against the one path rule (``PATH_RULE``); return it unchanged.
+
+    Args:
+        path: The object's path.
+        what: How the message names it ("object path", "path (item 2 of paths)").
+
+    Raises:
+        InvalidNameError: The path breaks the rule; the message says how.
+
+    Example:
+        >>> validate_path("raw/orders.csv")
+        'raw/orders.csv'
+    """
     problem = _path_problem(path, prefix=False)
     if problem:
         raise InvalidNameError(f"invalid {what} {path!r}: {problem}. {PATH_RULE}")
@@ -160,7 +221,15 @@ def validate_path(path: str, *, what: str = "object path") -> str:
 
 
 def validate_prefix(prefix: str, *, what: str = "path prefix") -> str:
-    """Check a path prefix: the path rule, but a trailing ``/`` is allowed. Return it unchanged."""
+    """Check a path prefix: the path rule, but a trailing ``/`` is allowed. Return it unchanged.
+
+    Args:
+        prefix: The prefix ("raw/", "raw/orders").
+        what: How the message names it.
+
+    Raises:
+        InvalidNameError: The prefix breaks the rule (``PREFIX_RULE``).
+    """
     problem = _path_problem(prefix, prefix=True)
     if problem:
         raise InvalidNameError(f"invalid {what} {prefix!r}: {problem}. {PREFIX_RULE}")
@@ -168,7 +237,16 @@ def validate_prefix(prefix: str, *, what: str = "path prefix") -> str:
 
 
 def under_prefix(path: str, prefix: str) -> bool:
-    """Whether ``path`` lies under ``prefix``: inside the folder for ``raw/``, the whole segment for ``raw``."""
+    """Whether ``path`` lies under ``prefix``: inside the folder for ``raw/``, the whole segment for ``raw``.
+
+    Args:
+        path: An object path.
+        prefix: A prefix, checked by ``validate_prefix`` beforehand.
+
+    Example:
+        >>> under_prefix("raw/x", "raw"), under_prefix("rawdata/x", "raw")
+        (True, False)
+    """
     if prefix.endswith("/"):
         return path.startswith(prefix)
     return path == prefix or path.startswith(prefix + "/")
@@ -195,13 +273,37 @@ def _strings(value: object, *, what: str, example: str, allow_empty: bool) -> tu
 
 
 def validate_prefixes(prefixes: str | Iterable[str], *, what: str, allow_empty: bool = False) -> tuple[str, ...]:
-    """Prefixes as a tuple, each checked by ``validate_prefix``; a single string is one prefix."""
+    """Prefixes as a tuple, each checked by ``validate_prefix``; a single string is one prefix.
+
+    Args:
+        prefixes: One prefix or an iterable of them.
+        what: How the message names the whole list ("only_under").
+        allow_empty: Accept an empty list.
+
+    Raises:
+        BadInputError: Not a list of strings, or empty when not allowed.
+        InvalidNameError: An item breaks the prefix rule.
+
+    Example:
+        >>> validate_prefixes("raw/", what="prefixes")
+        ('raw/',)
+    """
     items = _strings(prefixes, what=what, example="['raw/', 'curated/']", allow_empty=allow_empty)
     return tuple(validate_prefix(item, what=f"prefix (item {n} of {what})") for n, item in enumerate(items))
 
 
 def validate_paths(paths: str | Iterable[str], *, what: str, allow_empty: bool = False) -> tuple[str, ...]:
-    """Object paths as a tuple, each checked by ``validate_path``; a single string is one path."""
+    """Object paths as a tuple, each checked by ``validate_path``; a single string is one path.
+
+    Args:
+        paths: One path or an iterable of them.
+        what: How the message names the whole list ("required paths").
+        allow_empty: Accept an empty list.
+
+    Raises:
+        BadInputError: Not a list of strings, or empty when not allowed.
+        InvalidNameError: An item breaks the path rule.
+    """
     items = _strings(paths, what=what, example="['raw/orders.csv']", allow_empty=allow_empty)
     return tuple(validate_path(item, what=f"path (item {n} of {what})") for n, item in enumerate(items))
 
@@ -234,8 +336,17 @@ def run_branch_name(run_id: str, prefix: str = "run") -> str:
     ``.`` and the like become ``-``); a hash of the exact prefix and run id is
     appended, so two run ids that read alike still get different branches.
 
-    >>> run_branch_name("manual__2026-01-01T00:00:00+00:00", prefix="orders")
-    'orders-manual__2026-01-01T00-00-00-00-00-b0508c0a5b'
+    Args:
+        run_id: The orchestrator's run id; not empty.
+        prefix: A valid branch name that starts the run branch's name.
+
+    Raises:
+        InvalidNameError: An empty run id, or a prefix that is not a branch name
+            or leaves no room for the run id.
+
+    Example:
+        >>> run_branch_name("manual__2026-01-01T00:00:00+00:00", prefix="orders")
+        'orders-manual__2026-01-01T00-00-00-00-00-b0508c0a5b'
     """
     if not isinstance(run_id, str) or not run_id.strip():
         raise InvalidNameError(f"invalid run id {run_id!r}: a run branch needs a non-empty run id.")

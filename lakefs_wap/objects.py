@@ -406,6 +406,20 @@ def read_buffer(
 
     For objects a parser wants whole (parquet, say) without a temporary file;
     ``download`` streams objects of any size in bounded memory instead.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        ref: The branch, tag or commit to read from.
+        path: The object's path.
+        presign: Read straight from the object store by a presigned URL where possible.
+
+    Returns:
+        The object's bytes.
+
+    Example:
+        >>> data = read_buffer(connection, "lake", "main", "t.parquet")  # doctest: +SKIP
+        >>> table = pyarrow.parquet.read_table(pyarrow.py_buffer(data))  # doctest: +SKIP
     """
     validate_repository(repository)
     validate_ref(ref)
@@ -525,7 +539,17 @@ def _check_complete(response: Any, received: int) -> None:
 
 
 def read_bytes(connection: LakeFSConnection, repository: str, ref: str, path: str) -> bytes:
-    """A whole (small) object in memory. For large objects use ``download``."""
+    """A whole (small) object in memory. For large objects use ``download``.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        ref: The branch, tag or commit to read from.
+        path: The object's path.
+
+    Raises:
+        NotFoundError: The object does not exist on ``ref``.
+    """
     validate_repository(repository)
     validate_ref(ref)
     validate_path(path)
@@ -536,6 +560,17 @@ def read_bytes(connection: LakeFSConnection, repository: str, ref: str, path: st
 
 
 def stat(connection: LakeFSConnection, repository: str, ref: str, path: str) -> lakefs_sdk.ObjectStats:
+    """The stats of the object at ``path`` on ``ref`` (size, checksum, content type, user metadata).
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        ref: The branch, tag or commit.
+        path: The object's path.
+
+    Raises:
+        NotFoundError: The object does not exist on ``ref``.
+    """
     validate_repository(repository)
     validate_ref(ref)
     validate_path(path)
@@ -554,9 +589,11 @@ class BulkUploadResult:
 
     @property
     def ok(self) -> bool:
+        """Whether every item was uploaded."""
         return not self.failed
 
     def summary(self) -> str:
+        """``40 uploaded, 2 failed`` and the first ten failures, one a line."""
         text = f"{len(self.uploaded)} uploaded, {len(self.failed)} failed"
         shown = list(self.failed.items())[:10]
         return text + "".join(f"\n  {path}: {error}" for path, error in shown)
@@ -574,6 +611,21 @@ def upload_many(
 
     Items are consumed lazily (a generator over millions of files is fine) and
     every failure is reported in the result without stopping the others.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch to stage the objects on.
+        items: ``(local file, lakeFS path)`` pairs, e.g. from ``iter_directory``.
+        workers: Uploads in flight at once; at least 1.
+
+    Returns:
+        Each uploaded path's stats and each failed path's error.
+
+    Example:
+        >>> result = upload_many(connection, "lake", "run-1", iter_directory("out/", prefix="raw/"))  # doctest: +SKIP
+        >>> result.ok  # doctest: +SKIP
+        True
     """
     validate_repository(repository)
     validate_branch(branch)
@@ -606,7 +658,16 @@ def upload_many(
 
 
 def iter_directory(local_dir: os.PathLike[str] | str, prefix: str = "") -> Iterator[tuple[Path, str]]:
-    """``(file, lakeFS path)`` pairs for every file under ``local_dir``, for ``upload_many``."""
+    """``(file, lakeFS path)`` pairs for every file under ``local_dir``, for ``upload_many``.
+
+    Args:
+        local_dir: The local folder; its files are listed recursively, sorted.
+        prefix: The lakeFS path prefix the files go under (``raw/batch``).
+
+    Raises:
+        InvalidNameError: ``prefix`` breaks the path rule.
+        NotADirectoryError: ``local_dir`` is not a directory.
+    """
     if prefix:
         validate_prefix(prefix, what="upload prefix")
     root = Path(local_dir)

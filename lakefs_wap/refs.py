@@ -29,8 +29,17 @@ class _Page(Protocol):
 def iter_pages(fetch: Callable[[str | None], _Page]) -> Iterator[Any]:
     """Every result of a paginated lakeFS listing, fetching the next page only when reached.
 
-    ``fetch(after)`` requests one page starting after the offset ``after``
-    (``None`` for the first page). This is the one pagination loop.
+    This is the one pagination loop.
+
+    Args:
+        fetch: ``fetch(after)`` requests one page starting after the offset
+            ``after`` (``None`` for the first page).
+
+    Example:
+        >>> def fetch(after):  # doctest: +SKIP
+        ...     return connection.sdk.tags_api.list_tags("lake", after=after)
+        >>> [tag.id for tag in iter_pages(fetch)]  # doctest: +SKIP
+        ['v1', 'v2']
     """
     after: str | None = None
     while True:
@@ -71,7 +80,16 @@ def iter_log(
     first_parent: bool = False,
     page_size: int = PAGE_SIZE,
 ) -> Iterator[lakefs_sdk.Commit]:
-    """Commits reachable from ``ref``, newest first, at most ``limit`` of them."""
+    """Commits reachable from ``ref``, newest first, at most ``limit`` of them.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        ref: The branch, tag or commit to start from.
+        limit: At most this many commits; all when None.
+        first_parent: Follow only first parents (a branch's own line of merges).
+        page_size: Commits fetched per request.
+    """
     amount = page_size if limit is None else min(page_size, limit)
     if amount <= 0:
         return iter(())
@@ -95,7 +113,18 @@ def iter_diff(
     diff_type: DiffType = "two_dot",
     page_size: int = PAGE_SIZE,
 ) -> Iterator[lakefs_sdk.Diff]:
-    """Object-level differences from ``left_ref`` to ``right_ref`` (committed state of both)."""
+    """Object-level differences from ``left_ref`` to ``right_ref`` (committed state of both).
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        left_ref: The ref compared from.
+        right_ref: The ref compared to.
+        prefix: Only paths starting with this string.
+        diff_type: ``"two_dot"`` (what differs) or ``"three_dot"`` (what
+            ``right_ref`` changed since the common ancestor; conflicts show).
+        page_size: Entries fetched per request.
+    """
 
     def fetch(after: str | None) -> lakefs_sdk.DiffList:
         with translated(action=f"diff '{left_ref}'..'{right_ref}'", repository=repository, ref=right_ref):
@@ -109,7 +138,14 @@ def iter_diff(
 def iter_uncommitted(
     connection: LakeFSConnection, repository: str, branch: str, *, page_size: int = PAGE_SIZE
 ) -> Iterator[lakefs_sdk.Diff]:
-    """Staged, not yet committed changes on ``branch``."""
+    """Staged, not yet committed changes on ``branch``.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch.
+        page_size: Entries fetched per request.
+    """
 
     def fetch(after: str | None) -> lakefs_sdk.DiffList:
         with translated(action=f"list uncommitted changes on '{branch}'", repository=repository, ref=branch):
@@ -119,11 +155,23 @@ def iter_uncommitted(
 
 
 def has_uncommitted_changes(connection: LakeFSConnection, repository: str, branch: str) -> bool:
+    """Whether ``branch`` has anything staged, read with a one-entry page.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch.
+    """
     return next(iter_uncommitted(connection, repository, branch, page_size=1), None) is not None
 
 
 def default_branch(connection: LakeFSConnection, repository: str) -> str:
-    """The repository's default branch: the one lakeFS never deletes."""
+    """The repository's default branch: the one lakeFS never deletes.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+    """
     validate_repository(repository)
     with translated(
         action=f"read repository '{repository}'", repository=repository, missing=f"repository '{repository}'"
@@ -132,7 +180,13 @@ def default_branch(connection: LakeFSConnection, repository: str) -> str:
 
 
 def refuse_default_branch(connection: LakeFSConnection, repository: str, branch: str) -> None:
-    """Before deleting ``branch``: ``BadInputError`` if it is the repository's default branch."""
+    """Before deleting ``branch``: ``BadInputError`` if it is the repository's default branch.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch about to be deleted.
+    """
     validate_branch(branch)
     if branch == default_branch(connection, repository):
         raise default_branch_refused(repository, branch)
