@@ -164,7 +164,11 @@ class RunStateError(LakeFSWapError):
 
 
 def server_message_of(error: sdk.ApiException) -> str:
-    """The ``message`` lakeFS put in an error body, or the HTTP reason."""
+    """The ``message`` lakeFS put in an error body, or the HTTP reason.
+
+    Args:
+        error: The SDK's error.
+    """
     body = error.body
     if isinstance(body, bytes):
         body = body.decode("utf-8", errors="replace")
@@ -185,7 +189,11 @@ _DEFAULT_BRANCH_REFUSAL = "cannot delete repository default branch"
 
 
 def answered_by_lakefs(error: sdk.ApiException) -> bool:
-    """Whether an error answer has lakeFS's shape (a JSON object with a message); an empty body cannot tell."""
+    """Whether an error answer has lakeFS's shape (a JSON object with a message); an empty body cannot tell.
+
+    Args:
+        error: The SDK's error.
+    """
     body = error.body
     if isinstance(body, bytes):
         body = body.decode("utf-8", errors="replace")
@@ -199,7 +207,13 @@ def answered_by_lakefs(error: sdk.ApiException) -> bool:
 
 
 def default_branch_refused(repository: str | None, branch: str | None, *, status: int | None = None) -> BadInputError:
-    """The error for deleting a repository's default branch, which lakeFS never allows."""
+    """The error for deleting a repository's default branch, which lakeFS never allows.
+
+    Args:
+        repository: The repository's name.
+        branch: Its default branch.
+        status: lakeFS's status when the server refused (403); None when refused locally.
+    """
     return BadInputError(
         f"cannot delete branch '{branch}': it is the default branch of repository '{repository}', and lakeFS "
         "never deletes a repository's default branch. Delete another branch, or make another branch the "
@@ -317,7 +331,22 @@ def translated(
     ref: str | None = None,
     missing: str | None = None,
 ) -> Iterator[None]:
-    """Raise our errors, with ``translate``'s wording, for SDK and transport failures inside the block."""
+    """Raise our errors, with ``translate``'s wording, for SDK and transport failures inside the block.
+
+    Args:
+        action: What the block does, read after "could not".
+        repository: The repository involved.
+        ref: The branch, tag or commit involved.
+        missing: What a 404 most likely means.
+
+    Raises:
+        LakeFSWapError: The typed error for what the block raised; a transport
+            failure is a ``ServerUnavailableError``.
+
+    Example:
+        >>> with translated(action="read branch 'b'", repository="lake", ref="b"):  # doctest: +SKIP
+        ...     connection.sdk.branches_api.get_branch("lake", "b")
+    """
     try:
         yield
     except LakeFSWapError:
@@ -339,6 +368,9 @@ def is_no_changes(error: LakeFSWapError) -> bool:
 
     The server says so only in its message text (a 400), so this is the one
     place that reads it.
+
+    Args:
+        error: One of our errors, as ``translate`` built it.
     """
     return "no changes" in (error.server_message or "")
 
@@ -353,6 +385,10 @@ def is_infrastructure_error(error: BaseException) -> bool:
 
     These must propagate as retryable errors: an unreachable lakeFS is not a
     verdict on a run's data, so a gate that hits one neither passes nor fails.
+
+    Args:
+        error: Any exception: ours, either SDK's, a transport error, or one
+            that wraps them (its cause is looked at).
     """
     if isinstance(error, (ServerUnavailableError, AuthenticationError, PermissionDeniedError, BranchBusyError)):
         return True
@@ -372,7 +408,12 @@ def is_infrastructure_error(error: BaseException) -> bool:
 
 
 def as_lakefs_error(error: BaseException, *, action: str) -> LakeFSWapError:
-    """Any SDK or transport failure (either SDK's classes) as one of ours."""
+    """Any SDK or transport failure (either SDK's classes) as one of ours.
+
+    Args:
+        error: The failure.
+        action: What was being done, read after "could not".
+    """
     if isinstance(error, LakeFSWapError):
         return error
     if isinstance(error, sdk.ApiException):

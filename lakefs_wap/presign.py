@@ -40,8 +40,14 @@ UNREACHABLE: tuple[type[BaseException], ...] = (urllib3.exceptions.HTTPError, OS
 
 
 def supported(connection: LakeFSConnection) -> bool:
-    """Whether presigned transfers are on for this connection: the storage can
-    presign and the object store has not been found unreachable from here."""
+    """Whether presigned transfers are on for this connection.
+
+    They are when the server's storage can presign (asked once per connection)
+    and the object store has not been found unreachable from here.
+
+    Args:
+        connection: The lakeFS connection.
+    """
     with _SUPPORT_LOCK:
         known = _SUPPORT.get(connection)
     if known is None:
@@ -67,7 +73,13 @@ def _switch_off(connection: LakeFSConnection, direction: str, repository: str, e
 
 
 def transfer_failed(connection: LakeFSConnection, repository: str, error: BaseException) -> None:
-    """A presigned download broke off mid-body: the retry goes through lakeFS."""
+    """A presigned download broke off mid-body: the retry goes through lakeFS.
+
+    Args:
+        connection: The lakeFS connection; presigning is switched off for it.
+        repository: The repository, named in the warning.
+        error: How the transfer broke off.
+    """
     _switch_off(connection, "download", repository, error)
 
 
@@ -78,8 +90,19 @@ def open_download(
     headers: dict[str, str],
     timeout: Any,
 ) -> Any | None:
-    """The object store's answer to a presigned GET of the object ``url`` names
-    (status 2xx, body unread), or None when the caller should read through lakeFS."""
+    """The object store's answer to a presigned GET of the object ``url`` names, or None.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository, named in a fallback warning.
+        url: The lakeFS object URL (``.../refs/{ref}/objects?path=...``).
+        headers: lakeFS's request headers, credentials included (never sent to the store).
+        timeout: The connection's urllib3 timeout.
+
+    Returns:
+        The answer (status 2xx, body unread), or None when the caller should
+        read through lakeFS.
+    """
     pool = connection.api.rest_client.pool_manager
     answer = pool.request(
         "GET", f"{url}&presign=true", headers=headers, timeout=timeout, preload_content=True, redirect=False
@@ -113,8 +136,25 @@ def upload(
     rewind: Callable[[], None],
     timeout: Any,
 ) -> lakefs_sdk.ObjectStats | None:
-    """PUT ``body`` to a presigned address and link it at ``path``; None when the
-    caller should upload through lakeFS (``body`` is then rewound)."""
+    """PUT ``body`` to a presigned address and link it at ``path``.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch to stage the object on.
+        path: The object's path.
+        body: What to send (a buffer or a chunk iterator).
+        length: The body's length; None means presigning cannot be used.
+        content_type: The object's content type.
+        metadata: Object user metadata.
+        if_absent: Link only when the path has no object yet.
+        rewind: Rewinds ``body`` for the caller's fallback.
+        timeout: The connection's urllib3 timeout.
+
+    Returns:
+        The linked object's stats, or None when the caller should upload
+        through lakeFS (``body`` is then rewound).
+    """
     if length is None:
         return None  # the object store needs the length up front
     location = connection.sdk.staging_api.get_physical_address(repository, branch, path, presign=True)

@@ -57,6 +57,17 @@ class RetryPolicy:
     """Exponential backoff with full jitter, bounded in attempts and in total time.
 
     ``max_attempts`` counts the first try: 1 means never retry.
+
+    Args:
+        max_attempts: Tries in all, the first included; at least 1.
+        initial_backoff: Ceiling of the first delay, in seconds; each retry doubles it.
+        max_backoff: The highest delay ceiling, in seconds.
+        max_elapsed: No retry starts after this many seconds in all.
+        retry_statuses: HTTP statuses worth another try.
+
+    Example:
+        >>> RetryPolicy(max_attempts=3).delay_before(2) <= 0.5
+        True
     """
 
     max_attempts: int = 6
@@ -73,6 +84,7 @@ class RetryPolicy:
 
     @classmethod
     def never(cls) -> RetryPolicy:
+        """A policy that tries once and never retries (a body that cannot be rewound)."""
         return cls(max_attempts=1)
 
     def delay_before(self, attempt: int) -> float:
@@ -81,7 +93,13 @@ class RetryPolicy:
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
 
     def is_retryable(self, error: BaseException, *, repeatable: bool = True) -> bool:
-        """Whether to try again; ``repeatable`` is False for requests that must not land twice."""
+        """Whether to try again after ``error``.
+
+        Args:
+            error: What the last try raised.
+            repeatable: False for requests that must not land twice: then only
+                failures that surely left the server untouched are retried.
+        """
         if isinstance(error, sdk.ApiException):
             if not repeatable:
                 return error.status in self.retry_statuses & REFUSED_BEFORE_ACTING
@@ -99,6 +117,11 @@ def is_not_sent(error: BaseException) -> bool:
 
 
 def describe_failure(error: BaseException) -> str:
+    """How a log line names a failed try: ``HTTP 503`` or the exception's class name.
+
+    Args:
+        error: What the try raised.
+    """
     if isinstance(error, sdk.ApiException):
         return f"HTTP {error.status}"
     return type(error).__name__
@@ -115,9 +138,20 @@ def call_with_retries(
 ) -> T:
     """Run ``call`` until it succeeds, fails for good, or the policy's bounds are reached.
 
-    ``what`` names the request in the warning logged before each retry (never
-    credentials: callers pass a method and a path). ``before_retry`` rewinds
-    whatever a retry needs rewound, e.g. a request body stream.
+    Args:
+        call: One try of the request.
+        policy: How often and how long to retry.
+        what: The request in the warning logged before each retry (never
+            credentials: callers pass a method and a path).
+        before_retry: Rewinds whatever a retry needs rewound, e.g. a request body stream.
+        sleep: Waits between tries (tests pass a recorder).
+        repeatable: False for requests that must not land twice (``RetryPolicy.is_retryable``).
+
+    Returns:
+        What ``call`` returned.
+
+    Raises:
+        Exception: The last try's error, when it is not retryable or the bounds are reached.
     """
     started = time.monotonic()
     attempt = 1

@@ -12,8 +12,18 @@ def first_and_more(
 ) -> str:
     """``'a', 'b' and 3 more``: the first ``limit`` of ``items``, then how many were left out.
 
-    ``total`` is how many there were when ``items`` holds only the first few
-    (a bounded sample kept while streaming); by default, ``len(items)``.
+    Args:
+        items: The offenders, or only the first few of them.
+        total: How many there were when ``items`` holds only the first few (a
+            bounded sample kept while streaming); by default, ``len(items)``.
+        limit: How many are named.
+        show: How each is written; ``repr`` by default.
+
+    Example:
+        >>> first_and_more(["a", "b", "c"], limit=2)
+        "'a', 'b' and 1 more"
+        >>> first_and_more(["a"], total=40)
+        "'a' and 39 more"
     """
     kept = list(items)
     count = len(kept) if total is None else total

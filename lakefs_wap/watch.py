@@ -31,8 +31,18 @@ def new_commit_since(
     The head, not the matching commit itself: readers want what the branch
     shows, and lakeFS's prefix-filtered log leaves out merge commits, so the
     matching commit may be a run's commit behind the merge that published it.
-    A single string in ``prefixes`` is one prefix. They filter as lakeFS filters
-    a log: by plain string prefix.
+    They filter as lakeFS filters a log: by plain string prefix.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        branch: The branch watched.
+        baseline: The commit id the watch started from.
+        prefixes: Only commits touching these count; a single string is one prefix.
+
+    Example:
+        >>> new_commit_since(connection, "lake", "main", baseline, prefixes="curated/")  # doctest: +SKIP
+        'c1f0...'
     """
     validate_ref(baseline, role="baseline commit")
     wanted = validate_prefixes(prefixes, what="prefixes", allow_empty=True) if prefixes is not None else ()
@@ -63,6 +73,13 @@ def find_object(
     """The path of ``path``, or of the first object under ``prefix``, if it exists on ``ref``.
 
     On a branch this sees uncommitted (staged) objects too.
+
+    Args:
+        connection: The lakeFS connection.
+        repository: The repository's name.
+        ref: The branch, tag or commit.
+        path: An exact object path (give this or ``prefix``).
+        prefix: Any object under this prefix.
     """
     validate_repository(repository)
     validate_ref(ref)
