@@ -22,7 +22,7 @@ The lakeFS connection ``lakefs_default`` comes from the environment of the
 services (``AIRFLOW_CONN_LAKEFS_DEFAULT``, JSON), made from the lakeFS server
 given to the stack.
 
-Command line::
+Command line (``tools/airflow_cli.py``)::
 
     python -m tools.airflow_stack run    # lakeFS and Airflow, until Ctrl-C (or SIGTERM)
 
@@ -32,9 +32,7 @@ processes a scheduler may leave), in the reverse order of starting.
 
 from __future__ import annotations
 
-import argparse
 import base64
-import importlib
 import json
 import os
 import secrets
@@ -44,9 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
@@ -54,9 +49,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.lakefs_server import BACKENDS, running_lakefs
-from tools.postgres import LocalPostgres
-from tools.processes import ChildProcess, LakeFSUnavailable, ManagedServer, check_port_free, free_port
+from tools.airflow_api import AirflowAccess, AirflowAPI, AirflowUnavailable, dag_known, get_json, import_errors
+from tools.lakefs_server import running_lakefs
+from tools.postgres import LocalPostgres, create_database, sqlalchemy_url
+from tools.processes import ChildProcess, ManagedServer, check_port_free, free_port
 from tools.stack import (
     AIRFLOW_API_SERVER,
     AIRFLOW_DAG_PROCESSOR,
@@ -79,10 +75,6 @@ _NATIVE_ARGS: dict[str, tuple[str, ...]] = {
     AIRFLOW_SCHEDULER.name: ("--skip-serve-logs",),
     AIRFLOW_TRIGGERER.name: ("--skip-serve-logs",),
 }
-
-
-class AirflowUnavailable(LakeFSUnavailable):
-    """The Airflow stack could not be started or did not get ready; the message has the log's tail."""
 
 
 def new_jwt_secret() -> str:
@@ -112,78 +104,6 @@ class LakeFSTarget:
         )
 
 
-@dataclass(frozen=True)
-class AirflowAccess:
-    """Where the api-server listens and how to sign in to it."""
-
-    url: str
-    username: str
-    password: str = field(repr=False)
-
-    @property
-    def api(self) -> str:
-        return f"{self.url}/api/v2"
-
-    def token(self, timeout: float = 30.0) -> str:
-        """A JWT for the REST API, from the simple auth manager's ``POST /auth/token``."""
-        body = json.dumps({"username": self.username, "password": self.password}).encode()
-        request = urllib.request.Request(  # noqa: S310 - our own loopback server
-            f"{self.url}/auth/token", data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return str(json.load(response)["access_token"])
-        except urllib.error.HTTPError as error:
-            raise AirflowUnavailable(
-                f"Airflow refused a token for {self.username!r} at {self.url}/auth/token: HTTP {error.code}"
-            ) from None
-
-
-class AirflowAPIError(RuntimeError):
-    def __init__(self, method: str, path: str, status: int, detail: str) -> None:
-        super().__init__(f"{method} {path}: HTTP {status}: {detail[:1000]}")
-        self.status = status
-
-
-class AirflowAPI:
-    """A few lines of JSON over HTTP to ``/api/v2`` with a bearer token (fetched again when it expires)."""
-
-    def __init__(self, access: AirflowAccess, *, timeout: float = 120.0) -> None:
-        self.access = access
-        self.timeout = timeout
-        self._token: str | None = None
-
-    def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        for attempt in (1, 2):
-            if self._token is None:
-                self._token = self.access.token(self.timeout)
-            request = urllib.request.Request(  # noqa: S310 - our own loopback server
-                f"{self.access.api}/{path.lstrip('/')}",
-                data=json.dumps(body).encode() if body is not None else None,
-                method=method,
-                headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                    raw = response.read()
-                    return json.loads(raw) if raw else None
-            except urllib.error.HTTPError as error:
-                if error.code == 401 and attempt == 1:
-                    self._token = None  # expired: sign in again, once
-                    continue
-                raise AirflowAPIError(method, path, error.code, error.read().decode(errors="replace")) from None
-        raise AssertionError("unreachable")
-
-    def get(self, path: str) -> Any:
-        return self.request("GET", path)
-
-    def post(self, path: str, body: Mapping[str, Any]) -> Any:
-        return self.request("POST", path, body)
-
-    def patch(self, path: str, body: Mapping[str, Any]) -> Any:
-        return self.request("PATCH", path, body)
-
-
 def _airflow_executable() -> str:
     """The ``airflow`` of the running interpreter's environment, so every service runs the same installation."""
     beside = Path(sys.executable).parent / "airflow"
@@ -205,34 +125,6 @@ def _inherited_environment() -> dict[str, str]:
         for name, value in os.environ.items()
         if not (name.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) or name == "AIRFLOW_HOME")
     }
-
-
-def _with_database(connection_string: str, database: str) -> str:
-    """``connection_string`` (a PostgreSQL URL) naming ``database`` instead, in SQLAlchemy's psycopg2 dialect."""
-    parts = urllib.parse.urlsplit(connection_string)
-    # No query: Airflow derives its async URL (asyncpg) from this one, and asyncpg
-    # takes no libpq options such as sslmode; the loopback server has no TLS anyway.
-    return urllib.parse.urlunsplit(("postgresql+psycopg2", parts.netloc, f"/{database}", "", ""))
-
-
-def create_database(connection_string: str, database: str) -> None:
-    """Create ``database`` in the PostgreSQL server of ``connection_string`` (nothing if it exists)."""
-    try:
-        # The driver Airflow's metadata database needs anyway (it ships no type hints).
-        psycopg2: Any = importlib.import_module("psycopg2")
-    except ImportError:
-        raise AirflowUnavailable(
-            "Airflow on PostgreSQL needs psycopg2: `pip install psycopg2-binary` into this environment"
-        ) from None
-    connection = psycopg2.connect(connection_string.replace("postgres://", "postgresql://", 1))
-    try:
-        connection.autocommit = True  # CREATE DATABASE cannot run inside a transaction
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        connection.close()
 
 
 class AirflowStack(ManagedServer):
@@ -347,7 +239,7 @@ class AirflowStack(ManagedServer):
         self.passwords_file.chmod(0o600)
         postgres = self._given_postgres or self._stack.enter_context(LocalPostgres())
         create_database(postgres.connection_string, AIRFLOW_DATABASE)
-        env = self.environment(_with_database(postgres.connection_string, AIRFLOW_DATABASE))
+        env = self.environment(sqlalchemy_url(postgres.connection_string, AIRFLOW_DATABASE))
         self._migrate(env)
         airflow = _airflow_executable()
         deadline = time.monotonic() + self.startup_timeout
@@ -392,7 +284,7 @@ class AirflowStack(ManagedServer):
                     raise AirflowUnavailable(
                         f"{process.name} exited while the stack was starting.\n{process.log_tail()}"
                     )
-            report = _get_json(health_url)
+            report = get_json(health_url)
             if report is not None:
                 last = report
                 if all(
@@ -413,11 +305,11 @@ class AirflowStack(ManagedServer):
         deadline = time.monotonic() + timeout
         missing = list(dag_ids)
         while True:
-            missing = [dag_id for dag_id in missing if not _dag_known(api, dag_id)]
+            missing = [dag_id for dag_id in missing if not dag_known(api, dag_id)]
             if not missing:
                 return
             if time.monotonic() >= deadline:
-                errors = _import_errors(api)
+                errors = import_errors(api)
                 raise AirflowUnavailable(
                     f"the dag-processor did not parse {missing} from {self.dags_folder} within {timeout:.0f}s; "
                     f"import errors: {errors or 'none'}.\n"
@@ -463,30 +355,6 @@ def _end_with_group(process: ChildProcess) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _get_json(url: str) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own loopback server
-            value = json.load(response)
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _dag_known(api: AirflowAPI, dag_id: str) -> bool:
-    try:
-        api.get(f"dags/{dag_id}")
-    except AirflowAPIError as error:
-        if error.status == 404:
-            return False
-        raise
-    return True
-
-
-def _import_errors(api: AirflowAPI) -> list[str]:
-    listing = api.get("importErrors")
-    return [f"{error.get('filename')}: {error.get('stack_trace', '')[-300:]}" for error in listing["import_errors"]]
-
-
 @contextmanager
 def running_stack(
     backend: str = "local", *, schedule_runs: bool = True, lakefs_port: int | None = None, port: int | None = None
@@ -498,64 +366,7 @@ def running_stack(
         yield lakefs, airflow
 
 
-def _say(message: str) -> None:
-    print(f"[airflow-stack] {message}", file=sys.stderr, flush=True)
-
-
-def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.airflow_stack", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="start lakeFS and the Airflow services until Ctrl-C or SIGTERM")
-    run.add_argument("--port", type=int, default=AIRFLOW_API_SERVER.port, help="api-server port on 127.0.0.1")
-    run.add_argument("--lakefs-port", type=int, default=8000, help="lakeFS port on 127.0.0.1")
-    run.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=os.environ.get("LAKEFS_WAP_BACKEND", "local"),
-        help="lakeFS's backend: local (a directory) or s3 (PostgreSQL + MinIO)",
-    )
-    args = parser.parse_args(argv)
-    # Refused before anything starts, in the command line's words (lakeFS and PostgreSQL
-    # would otherwise start first, and the message would not say how to pick another port).
-    try:
-        check_port_free(args.port, "the Airflow api-server with --port")
-        check_port_free(args.lakefs_port, "lakeFS with --lakefs-port")
-    except LakeFSUnavailable as error:
-        _say(f"error: {error}")
-        return 1
-    # A background run is stopped with SIGTERM: end it the way Ctrl-C does, so
-    # every service stops with it.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        _say("starting lakeFS, PostgreSQL and the Airflow services (a minute or two)...")
-        with running_stack(args.backend, lakefs_port=args.lakefs_port, port=args.port) as (lakefs, airflow):
-            _ensure_demo_repository(lakefs.access)
-            _say(f"lakeFS:  {lakefs.access.endpoint} (connection {LAKEFS_CONN_ID} points here)")
-            _say(f"Airflow: {airflow.access.url}/ (user {ADMIN_USER}; password in {airflow.passwords_file})")
-            _say(f"logs:    {airflow.workdir}/*.log; Ctrl-C stops everything")
-            while airflow.is_running():
-                time.sleep(1)
-            _say(f"a service exited:\n{airflow.log_tail(15)}")
-            return 1
-    except KeyboardInterrupt:
-        _say("stopped")
-        return 0
-    except LakeFSUnavailable as error:
-        _say(f"error: {error}")
-        return 1
-
-
-def _ensure_demo_repository(access: Any) -> None:
-    """The repository the example DAGs write to, with a ``main`` branch."""
-    import lakefs
-
-    from tools.stack import DEMO_REPOSITORY
-
-    client = lakefs.Client(host=access.endpoint, username=access.access_key_id, password=access.secret_access_key)
-    lakefs.Repository(DEMO_REPOSITORY, client=client).create(
-        storage_namespace=access.storage_namespace(DEMO_REPOSITORY), default_branch="main", exist_ok=True
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(_main())
+    from tools.airflow_cli import main
+
+    sys.exit(main())

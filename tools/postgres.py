@@ -9,6 +9,7 @@ both run as the ``postgres`` account (or ``nobody``), which owns the directory.
 
 from __future__ import annotations
 
+import importlib
 import os
 import pwd
 import secrets
@@ -16,7 +17,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import urllib.parse
 from pathlib import Path
+from typing import Any
 
 from tools.processes import ChildProcess, LakeFSUnavailable, ManagedServer, RunAs, check_port_free, free_port
 
@@ -146,3 +149,31 @@ class LocalPostgres(ManagedServer):
         # SIGINT is PostgreSQL's "fast" shutdown: end sessions, write a checkpoint, exit.
         self._process.end(stop_signal=signal.SIGINT, timeout=30)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def sqlalchemy_url(connection_string: str, database: str) -> str:
+    """``connection_string`` (a PostgreSQL URL) naming ``database`` instead, in SQLAlchemy's psycopg2 dialect."""
+    parts = urllib.parse.urlsplit(connection_string)
+    # No query: Airflow derives its async URL (asyncpg) from this one, and asyncpg
+    # takes no libpq options such as sslmode; the loopback server has no TLS anyway.
+    return urllib.parse.urlunsplit(("postgresql+psycopg2", parts.netloc, f"/{database}", "", ""))
+
+
+def create_database(connection_string: str, database: str) -> None:
+    """Create ``database`` in the PostgreSQL server of ``connection_string`` (nothing if it exists)."""
+    try:
+        # The driver Airflow's metadata database needs anyway (it ships no type hints).
+        psycopg2: Any = importlib.import_module("psycopg2")
+    except ImportError:
+        raise LakeFSUnavailable(
+            "Airflow on PostgreSQL needs psycopg2: `pip install psycopg2-binary` into this environment"
+        ) from None
+    connection = psycopg2.connect(connection_string.replace("postgres://", "postgresql://", 1))
+    try:
+        connection.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        connection.close()

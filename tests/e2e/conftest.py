@@ -20,7 +20,8 @@ from pathlib import Path
 import lakefs
 import pytest
 
-from tools.airflow_stack import AirflowAPI, AirflowStack, LakeFSTarget
+from tools.airflow_api import AirflowAPI
+from tools.airflow_stack import AirflowStack, LakeFSTarget
 from tools.lakefs_server import ServerAccess
 from tools.stack import DEMO_REPOSITORY
 

@@ -31,7 +31,8 @@ import lakefs
 import pytest
 
 from tests.e2e.test_airflow_services import explain, run_path, trigger, wait_for_run, xcom
-from tools.airflow_stack import AirflowAPI, AirflowStack, LakeFSTarget
+from tools.airflow_api import AirflowAPI
+from tools.airflow_stack import AirflowStack, LakeFSTarget
 from tools.lakefs_server import ServerAccess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

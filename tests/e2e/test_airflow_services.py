@@ -31,7 +31,8 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from lakefs_provider.get_provider_info import get_provider_info
 from tests.e2e.browser import SCREENSHOT_DIR, Browser
-from tools.airflow_stack import AirflowAPI, AirflowStack
+from tools.airflow_api import AirflowAPI
+from tools.airflow_stack import AirflowStack
 from tools.lakefs_server import ServerAccess
 from tools.stack import DEMO_REPOSITORY
 
