@@ -35,7 +35,7 @@ from lakefs_sdk.exceptions import NotFoundException
 
 from lakefs_wap import ConnectionSettings, connect
 from tests.conftest import unique_repository_name
-from tools import airflow_stack, dagster_stack, stack
+from tools import airflow_cli, airflow_stack, dagster_stack, stack
 from tools.compose_check import ComposeFileInvalid, normalized_project
 from tools.lakefs_server import LOCAL_ACCESS_KEY_ID, LOCAL_ADMIN, LOCAL_SECRET_ACCESS_KEY, S3Storage, ServerAccess
 from tools.s3_server import LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_REGION, LOCAL_S3_SECRET_ACCESS_KEY, S3Access
@@ -663,7 +663,7 @@ def test_the_native_launcher_names_the_port_option_when_its_port_is_taken(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert airflow_stack._main(["run", "--port", str(port)]) == 1
+        assert airflow_cli.main(["run", "--port", str(port)]) == 1
     err = capsys.readouterr().err
     assert f"port {port} on 127.0.0.1 is taken" in err
     assert "--port" in err

@@ -423,13 +423,10 @@ def _progress(message: str) -> None:
 def _ensure_repository(target: LakeFSTarget, namespace: str) -> None:
     """Create the demo repository unless it exists (lakefs-wap itself only checks)."""
     from lakefs_wap import ConnectionSettings, connect
+    from tools.demo_repository import ensure_repository
 
     connection = connect(ConnectionSettings(target.endpoint, target.access_key_id, target.secret_access_key))
-    names = {repo.id for repo in connection.sdk.repositories_api.list_repositories(amount=1000).results}
-    if target.repository not in names:
-        connection.sdk.repositories_api.create_repository(
-            {"name": target.repository, "storage_namespace": namespace, "default_branch": "main"}  # type: ignore[arg-type]
-        )
+    if ensure_repository(connection.sdk.repositories_api, target.repository, namespace):
         _progress(f"created lakeFS repository {target.repository}")
 
 

@@ -49,6 +49,7 @@ from lakefs_wap.errors import AuthenticationError, LakeFSWapError, as_lakefs_err
 from lakefs_wap.retry import TRANSPORT_ERRORS
 from tools import lakefs_webui
 from tools.demo_report import DemoRun, print_report
+from tools.demo_repository import ensure_repository
 from tools.demo_runs import DemoHomes, DemoStepFailed, make_homes, migrated_airflow_db, run_child
 from tools.demo_uis import start_airflow_ui, start_dagster_ui
 from tools.lakefs_server import (
@@ -138,10 +139,8 @@ def demo_server() -> Iterator[DemoServer]:
 
 def create_repository(connection: LakeFSConnection, access: ServerAccess, name: str) -> None:
     with translated(action=f"create repository '{name}'"):
-        connection.sdk.repositories_api.create_repository(
-            {"name": name, "storage_namespace": access.storage_namespace(name), "default_branch": "main"}  # type: ignore[arg-type]
-        )
-    say(f"Created repository {name}")
+        created = ensure_repository(connection.sdk.repositories_api, name, access.storage_namespace(name))
+    say(f"Created repository {name}" if created else f"Repository {name} exists already")
 
 
 def lakefs_failure(error: BaseException, endpoint: str | None, external: bool) -> str:

@@ -24,7 +24,9 @@ def ensure_repository(
     Returns True when this call created it, False when it was there already (or
     another caller created it first). Any other refusal is raised as the SDK's error.
     """
-    creation = RepositoryCreation(name=name, storage_namespace=storage_namespace, default_branch=default_branch)
+    creation = RepositoryCreation.from_dict(
+        {"name": name, "storage_namespace": storage_namespace, "default_branch": default_branch}
+    )
     try:
         repositories.create_repository(creation)
     except ApiException as error:

@@ -139,11 +139,6 @@ def find_binary() -> Path | None:
     return _lakefs_binary().find()
 
 
-def build_binary(out: Path | None = None) -> Path:
-    """Build the pinned lakeFS server with Go; takes minutes on a cold module cache."""
-    return _lakefs_binary().build(out)
-
-
 def ensure_binary() -> Path:
     return _lakefs_binary().ensure()
 
