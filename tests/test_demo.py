@@ -13,7 +13,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import lakefs
@@ -21,6 +23,7 @@ import pytest
 
 from lakefs_wap import ConnectionSettings, RunBranch, RunState, connect
 from tools import demo
+from tools.demo_repository import ensure_demo_repository
 from tools.lakefs_server import ServerAccess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,3 +185,16 @@ def test_ctrl_c_during_the_runs_stops_everything_without_a_traceback(
             break
         assert time.monotonic() < deadline, "a process the demo started is still running"
         time.sleep(0.2)
+
+
+def test_ensuring_the_demo_repository_twice_and_racing_converges(
+    lakefs_server: ServerAccess, lakefs_client: lakefs.Client
+) -> None:
+    name = f"ensure-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        created = list(pool.map(lambda _: ensure_demo_repository(lakefs_server, name), range(2)))
+    assert sorted(created) == [False, True]  # one created it, the other found it (a 409)
+    assert ensure_demo_repository(lakefs_server, name) is False
+    repository = lakefs.Repository(name, client=lakefs_client).properties
+    assert repository.default_branch == "main"
+    assert repository.storage_namespace == lakefs_server.storage_namespace(name)
