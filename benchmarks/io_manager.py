@@ -41,6 +41,7 @@ from benchmarks.environment import (
     machine_facts,
     write_results,
 )
+from tools.demo_repository import ensure_repository
 from tools.lakefs_server import ServerAccess
 
 if TYPE_CHECKING:
@@ -149,9 +150,7 @@ def measure(access: ServerAccess, rows: int, repeat: int) -> dict[str, Any]:
 
     connection = connect_to(access)
     repository = f"bench-io-{uuid.uuid4().hex[:8]}"
-    connection.sdk.repositories_api.create_repository(
-        {"name": repository, "storage_namespace": access.storage_namespace(repository), "default_branch": "main"}  # type: ignore[arg-type]
-    )
+    ensure_repository(connection.sdk.repositories_api, repository, access.storage_namespace(repository))
     branch = RunBranch(connection, repository, RUN_ID).branch
     data = frame(rows)
     frame_mib = data.memory_usage(index=True, deep=True).sum() / 2**20

@@ -54,6 +54,7 @@ from benchmarks.environment import (
 )
 from lakefs_wap import ConnectionSettings, LakeFSConnection, NoDeletions, RunBranch, RunState, connect, objects
 from tests.fault_proxy import FaultProxy
+from tools.demo_repository import ensure_repository
 from tools.lakefs_server import ServerAccess
 
 CYCLE_STEPS = ("open", "upload x10", "commit", "gate", "publish", "discard")
@@ -238,14 +239,7 @@ def build_history(client: LakeFSClient, repository: str, namespace: str, length:
     Returns how the history came about and the seconds spent building. An
     interrupted build resumes from the newest commit it made.
     """
-    try:
-        client.repositories_api.get_repository(repository)
-    except NotFoundException:
-        client.repositories_api.create_repository(
-            lakefs_sdk.RepositoryCreation(  # type: ignore[call-arg]
-                name=repository, storage_namespace=namespace, default_branch="main"
-            )
-        )
+    ensure_repository(client.repositories_api, repository, namespace)
     try:
         client.tags_api.get_tag(repository, HISTORY_TAG)
         return "reused from an earlier run", 0.0

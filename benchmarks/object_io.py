@@ -42,6 +42,7 @@ from benchmarks.environment import (
     machine_facts,
     write_results,
 )
+from tools.demo_repository import ensure_repository
 from tools.lakefs_server import ServerAccess
 
 SOURCE_PATH = "bench/source.bin"
@@ -201,13 +202,7 @@ def measure(access: ServerAccess, sizes_mib: list[int], repeat: int) -> list[dic
     with tempfile.TemporaryDirectory(prefix="lakefs-wap-bench-") as scratch:
         for size in sizes_mib:
             repository = f"bench-{uuid.uuid4().hex[:8]}"
-            connection.sdk.repositories_api.create_repository(
-                {
-                    "name": repository,
-                    "storage_namespace": access.storage_namespace(repository),
-                    "default_branch": "main",
-                }  # type: ignore[arg-type]
-            )
+            ensure_repository(connection.sdk.repositories_api, repository, access.storage_namespace(repository))
             file = Path(scratch) / f"{size}.bin"
             with file.open("wb") as out:
                 for _ in range(size):

@@ -30,6 +30,7 @@ from typing import Any
 
 from benchmarks.environment import connect_to, lakefs_server
 from tests.fault_proxy import FaultProxy
+from tools.demo_repository import ensure_repository
 from tools.lakefs_server import ServerAccess
 
 HEARTBEAT = 0.005
@@ -69,9 +70,7 @@ async def measure(
 
     direct = connect_to(access)
     repo = f"bench-{uuid.uuid4().hex[:8]}"
-    direct.sdk.repositories_api.create_repository(
-        {"name": repo, "storage_namespace": access.storage_namespace(repo), "default_branch": "main"}  # type: ignore[arg-type]
-    )
+    ensure_repository(direct.sdk.repositories_api, repo, access.storage_namespace(repo))
     names = [f"watched-{index}" for index in range(branches)]
     baselines = {name: operations.create_branch(direct, repo, name, "main") for name in names}
 
