@@ -1,19 +1,24 @@
 """The one rule for making sure a repository exists, used wherever the demo, the stacks and the benchmarks set one up.
 
-Creating is the check: lakeFS answers 409 for a repository that exists, so two
-callers racing to create it both end with it there, and neither lists first.
+Creating is the check: lakeFS answers 409 for a repository that exists. A caller
+that loses a race can instead get 400 "storage namespace already in use" (the
+winner's marker object is there before its repository is); then the repository
+is there at that namespace, and that counts as existing too.
 """
 
 from __future__ import annotations
 
+import time
+
 from lakefs_sdk import RepositoriesApi, RepositoryCreation
-from lakefs_sdk.exceptions import ApiException
+from lakefs_sdk.exceptions import ApiException, NotFoundException
 
 from lakefs_wap import ConnectionSettings, connect
 from tools.lakefs_server import ServerAccess
 from tools.stack import DEMO_REPOSITORY
 
 HTTP_CONFLICT = 409
+_RACE_LOOKUPS = 10
 
 
 def ensure_repository(
@@ -30,10 +35,23 @@ def ensure_repository(
     try:
         repositories.create_repository(creation)
     except ApiException as error:
-        if error.status == HTTP_CONFLICT:
+        if error.status == HTTP_CONFLICT or _exists_at(repositories, name, storage_namespace):
             return False
         raise
     return True
+
+
+def _exists_at(repositories: RepositoriesApi, name: str, storage_namespace: str) -> bool:
+    # The racing winner may still be between writing its marker and recording the
+    # repository: look a few times before calling the refusal real.
+    for _ in range(_RACE_LOOKUPS):
+        try:
+            return repositories.get_repository(name).storage_namespace == storage_namespace
+        except NotFoundException:
+            time.sleep(0.2)
+        except ApiException:
+            return False
+    return False
 
 
 def ensure_demo_repository(access: ServerAccess, name: str = DEMO_REPOSITORY) -> bool:
