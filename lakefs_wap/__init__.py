@@ -49,6 +49,7 @@ from lakefs_wap.run_branch import (
     find_published_run,
     revert_published_run,
 )
+from lakefs_wap.verdict import RecordedGate, Verdict
 
 __all__ = [
     "AuthenticationError",
@@ -74,6 +75,7 @@ __all__ = [
     "OnlyUnderPrefixes",
     "ParquetSchemaUnchanged",
     "PermissionDeniedError",
+    "RecordedGate",
     "RequiredPaths",
     "RetryPolicy",
     "RunBranch",
@@ -83,6 +85,7 @@ __all__ = [
     "RunStatus",
     "ServerUnavailableError",
     "TableRowCount",
+    "Verdict",
     "__version__",
     "connect",
     "find_published_run",

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -45,8 +44,6 @@ from lakefs_wap.connection import LakeFSConnection
 from lakefs_wap.errors import BadInputError, NotFoundError, as_lakefs_error, is_infrastructure_error, translated
 from lakefs_wap.names import under_prefix, validate_paths, validate_prefixes
 from lakefs_wap.refs import iter_diff
-
-_MESSAGE_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -138,23 +135,6 @@ class GateReport:
             "passed": self.passed,
             "results": [result.as_dict() for result in self.results],
         }
-
-    def as_metadata(self) -> dict[str, str]:
-        """Compact commit metadata, readable in the lakeFS UI's commit view."""
-        compact = [
-            {"name": r.name, "passed": r.passed, "message": r.message[:_MESSAGE_LIMIT], "metrics": dict(r.metrics)}
-            for r in self.results
-        ]
-        return {
-            "lakefs_wap.gates_passed": "true" if self.passed else "false",
-            "lakefs_wap.gates": json.dumps(compact, separators=(",", ":"), sort_keys=True),
-        }
-
-
-def failed_gates_in(metadata: dict[str, str]) -> list[str]:
-    """``"name: message"`` for each failed gate in a report recorded by ``GateReport.as_metadata``."""
-    recorded = json.loads(metadata.get("lakefs_wap.gates", "[]"))
-    return [f"{gate['name']}: {gate['message']}" for gate in recorded if not gate.get("passed")]
 
 
 def gate_name(gate: Gate) -> str:

@@ -26,106 +26,69 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 import lakefs_sdk
 
-from lakefs_wap import operations
+from lakefs_wap import operations, refusals
 from lakefs_wap.connection import LakeFSConnection
 from lakefs_wap.errors import (
     BadInputError,
     ConflictError,
     GateFailedError,
-    NotFoundError,
     NothingToCommitError,
     RunStateError,
     is_no_changes,
     translated,
 )
-from lakefs_wap.gates import Gate, GateContext, GateReport, failed_gates_in, run_gates, validate_gates
+from lakefs_wap.gates import Gate, GateContext, GateReport, run_gates, validate_gates
 from lakefs_wap.keys import (
     KEY_BASE,
     KEY_CHANGES,
     KEY_GATED_COMMIT,
-    KEY_GATED_METARANGE,
     KEY_GATES,
-    KEY_GATES_PASSED,
     KEY_KIND,
     KEY_REASON,
     KEY_REVERTS,
     KEY_RUN_COMMIT,
     KEY_RUN_ID,
     KEY_RUN_KEY,
-    KEY_SOURCE_BRANCH,
     RESERVED_PREFIX,
     CommitKind,
 )
 from lakefs_wap.names import run_branch_name, validate_branch, validate_repository
-from lakefs_wap.record import (
-    Outcome,
-    RunRecord,
-    is_run_commit,
-    iter_commits_since,
-    next_sequence,
-    read_records,
-    record_tag,
-    write_record,
-)
-from lakefs_wap.refs import has_uncommitted_changes, iter_log
+from lakefs_wap.outcomes import RunOutcomes, outcome_for
+from lakefs_wap.published import DEFAULT_SEARCH_LIMIT, find_published_run, revert_published_run
+from lakefs_wap.record import Outcome, RunRecord, next_sequence
+from lakefs_wap.refs import iter_log
+from lakefs_wap.run_status import RunState, RunStatus, read_status
+from lakefs_wap.run_view import RunView
+from lakefs_wap.verdict import NO_CHANGES, Verdict
 
 logger = logging.getLogger("lakefs_wap.run_branch")
 
 _REASON_LIMIT = 2000
-_COMMITS_NAMED = 10
-
-# How far back the convenience lookups without a run key go; lookups by run key never scan.
-DEFAULT_SEARCH_LIMIT = 5000
-
-
-class RunState(str, Enum):
-    ABSENT = "absent"  # no branch and nothing recorded: never opened, or discarded unpublished
-    OPEN = "open"  # branch exists, the run has not committed yet
-    COMMITTED = "committed"  # the run's newest commit is data, not yet gated
-    GATED = "gated"  # gates judged the newest data commit (see gates_passed)
-    FAILED = "failed"  # kept for debugging with a reason
-    PUBLISHED = "published"  # merged into the target branch
-    UNCHANGED = "unchanged"  # gated and found to change nothing on the target; no merge
-    REVERTED = "reverted"  # every publish of the run was reverted
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    state: RunState
-    branch: str
-    run_key: str
-    base_commit: str | None = None
-    head_commit: str | None = None
-    run_commit: str | None = None
-    gates_passed: bool | None = None
-    merge_commit: str | None = None  # the newest publish that is not reverted
-    reason: str | None = None
-    failed_gates: tuple[str, ...] = ()
-    publishes: tuple[RunRecord, ...] = field(default=())  # every publish of the run, oldest first
-    records: tuple[RunRecord, ...] = field(default=())  # every recorded outcome, oldest first
-
-
-_OUTCOME_STATES = {
-    Outcome.PUBLISHED: RunState.PUBLISHED,
-    Outcome.UNCHANGED: RunState.UNCHANGED,
-    Outcome.REVERTED: RunState.REVERTED,
-}
 
 
 class RunBranch:
     """One run's branch in ``repository``, created from ``source_branch`` and
     published into ``target_branch`` (the source, unless given).
 
-    The branch name is derived from ``run_id`` and ``prefix`` by
-    ``run_branch_name``; the same run id always means the same branch. The
-    name doubles as the run key that marks the run's commits and records.
-    ``branch`` names an existing branch to treat as the run's instead.
+    Args:
+        connection: the lakeFS connection (``lakefs_wap.connect()``).
+        repository: the repository the run writes to.
+        run_id: the orchestrator's run id; the same run id always means the same branch.
+        source_branch: the branch the run starts from.
+        target_branch: the branch a passing run is merged into (the source, unless given).
+        prefix: the branch name's prefix (``run_branch_name(run_id, prefix)``).
+        branch: an existing branch to treat as the run's, instead of the derived name.
+        search_limit: how far back lookups without a run key look (never used by the lifecycle).
+
+    The branch name doubles as the run key that marks the run's commits and records.
+
+    Example:
+        >>> run = RunBranch(connection, "lake", run_id="manual__2026-11-22")  # doctest: +SKIP
+        >>> run.open(); run.commit("ingest"); run.gate([NoDeletions()]); run.publish()  # doctest: +SKIP
     """
 
     def __init__(
@@ -151,6 +114,8 @@ class RunBranch:
         if self.branch in (self.source_branch, self.target_branch):
             raise BadInputError(f"run branch '{self.branch}' would be the source or target branch itself.")
         self.search_limit = search_limit
+        self._run = RunView(connection, self.repository, run_id, self.branch, self.source_branch, self.target_branch)
+        self._outcomes = RunOutcomes(self._run)
 
     def __repr__(self) -> str:
         return (
@@ -160,144 +125,31 @@ class RunBranch:
 
     @property
     def run_key(self) -> str:
+        """What marks the run's commits and records: the branch name."""
         return self.branch
 
-    def _user_metadata(self, metadata: Mapping[str, Any] | None) -> dict[str, str]:
-        strings = operations.metadata_strings(metadata)
-        reserved = sorted(key for key in strings if key.startswith(RESERVED_PREFIX))
-        if reserved:
-            raise BadInputError(
-                f"metadata keys starting with '{RESERVED_PREFIX}' are lakefs-wap's own record of the run and cannot "
-                f"be set by hand: {reserved}. Rename them.",
-                repository=self.repository,
-                ref=self.branch,
-            )
-        return strings
-
-    def _identity(self) -> dict[str, str]:
-        return {KEY_RUN_ID: self.run_id, KEY_RUN_KEY: self.run_key, KEY_SOURCE_BRANCH: self.source_branch}
-
-    # ----- reading state from lakeFS -------------------------------------------------
+    # ----- reading where the run stands ------------------------------------------------
 
     def head(self) -> str | None:
-        commit = self._head_commit()
+        """The run branch's head commit id, or None when the branch does not exist."""
+        commit = self._run.head_commit()
         return str(commit.id) if commit is not None else None
-
-    def _head_commit(self) -> lakefs_sdk.Commit | None:
-        try:
-            return operations.get_commit(self.connection, self.repository, self.branch)
-        except NotFoundError:
-            operations.ensure_repository(self.connection, self.repository)
-            return None
-
-    def _refuse_uncommitted(self, why: str) -> None:
-        """Raise ``RunStateError`` saying ``why`` if the run branch has uncommitted changes."""
-        if has_uncommitted_changes(self.connection, self.repository, self.branch):
-            raise RunStateError(
-                f"run branch '{self.branch}' in repository '{self.repository}' has uncommitted changes; {why}",
-                repository=self.repository,
-                ref=self.branch,
-            )
-
-    def _require_head(self, step: str) -> lakefs_sdk.Commit:
-        head = self._head_commit()
-        if head is None:
-            raise RunStateError(
-                f"run branch '{self.branch}' does not exist in repository '{self.repository}'; "
-                f"open() the run before {step}.",
-                repository=self.repository,
-                ref=self.branch,
-            )
-        return head
-
-    def _merge_base_with(self, other: str, ref: str | None = None) -> str:
-        mine = ref or self.branch
-        with translated(
-            action=f"find where '{mine}' and '{other}' forked",
-            repository=self.repository,
-            ref=mine,
-        ):
-            result = self.connection.sdk.refs_api.find_merge_base(self.repository, mine, other)
-        return str(result.base_commit_id)
 
     def base_commit(self) -> str:
         """The commit of the source branch this run started from."""
-        head = self._require_head("asking where it started")
-        return self._base_of(head)
-
-    def _base_of(self, head: lakefs_sdk.Commit) -> str:
-        if is_run_commit(head, self.run_key, CommitKind.DATA, CommitKind.GATES, CommitKind.FAILED):
-            base = (head.metadata or {}).get(KEY_BASE)
-            if base:
-                return base
-        return self._merge_base_with(self.source_branch)
+        return self._run.base_of(self._run.require_head("asking where it started"))
 
     def records(self) -> list[RunRecord]:
         """Every recorded outcome of this run (publishes, unchanged verdicts, reverts), oldest first."""
-        return read_records(self.connection, self.repository, self.run_key)
+        return self._outcomes.read()
 
     def published_commit(self) -> str | None:
         """The newest merge commit that published this run and was not reverted, if any."""
         return self.status().merge_commit
 
     def status(self) -> RunStatus:
-        records = tuple(self.records())
-        head = self._head_commit()
-        publishes = tuple(r for r in records if r.outcome is Outcome.PUBLISHED)
-        live = _live_publish(records)
-        common: dict[str, Any] = {
-            "branch": self.branch,
-            "run_key": self.run_key,
-            "head_commit": str(head.id) if head is not None else None,
-            "merge_commit": live.commit_id if live is not None else None,
-            "publishes": publishes,
-            "records": records,
-        }
-        if head is None:
-            latest = records[-1] if records else None
-            if latest is None:
-                return RunStatus(RunState.ABSENT, **common)
-            return RunStatus(_OUTCOME_STATES[latest.outcome], **common)
-        metadata = head.metadata or {}
-        if is_run_commit(head, self.run_key, CommitKind.GATES):
-            gated = metadata.get(KEY_GATED_COMMIT, "")
-            base = metadata.get(KEY_BASE)
-            done = [r for r in records if r.outcome is not Outcome.REVERTED and r.is_for(gated)]
-            if done:
-                return RunStatus(_OUTCOME_STATES[records[-1].outcome], base_commit=base, run_commit=gated, **common)
-            landed = (
-                self._find_landed_publish(gated, int(head.creation_date))
-                if metadata.get(KEY_GATES_PASSED) == "true"
-                else None
-            )
-            if landed is not None:  # merged, its record lost: published all the same
-                common["merge_commit"] = landed
-                return RunStatus(RunState.PUBLISHED, base_commit=base, run_commit=gated, **common)
-            return RunStatus(
-                RunState.GATED,
-                base_commit=base,
-                run_commit=gated,
-                gates_passed=metadata.get(KEY_GATES_PASSED) == "true",
-                failed_gates=tuple(failed_gates_in(metadata)),
-                **common,
-            )
-        if is_run_commit(head, self.run_key, CommitKind.FAILED):
-            return RunStatus(
-                RunState.FAILED,
-                base_commit=metadata.get(KEY_BASE),
-                run_commit=metadata.get(KEY_RUN_COMMIT),
-                reason=metadata.get(KEY_REASON),
-                failed_gates=tuple(failed_gates_in(metadata)),
-                **common,
-            )
-        if is_run_commit(head, self.run_key, CommitKind.DATA):
-            return RunStatus(RunState.COMMITTED, base_commit=metadata.get(KEY_BASE), run_commit=str(head.id), **common)
-        base = self._merge_base_with(self.source_branch)
-        if head.id != base:  # commits of the user's own, not yet marked by commit()
-            return RunStatus(RunState.COMMITTED, base_commit=base, run_commit=str(head.id), **common)
-        if records:  # reopened after an outcome, nothing new on it yet
-            return RunStatus(_OUTCOME_STATES[records[-1].outcome], base_commit=base, **common)
-        return RunStatus(RunState.OPEN, base_commit=base, **common)
+        """Where the run stands (see ``lakefs_wap.run_status``)."""
+        return read_status(self._outcomes)
 
     # ----- the lifecycle --------------------------------------------------------------
 
@@ -337,10 +189,10 @@ class RunBranch:
         gates still run (``ChangedSomething()`` fails it) and publishing it
         ends ``unchanged`` without a merge.
         """
-        base = self._merge_base_with(self.source_branch)
+        base = self._run.merge_base(self.source_branch)
         full_metadata = {
             **self._user_metadata(metadata),
-            **self._identity(),
+            **self._run.identity(),
             KEY_KIND: CommitKind.DATA.value,
             KEY_BASE: base,
         }
@@ -351,19 +203,25 @@ class RunBranch:
             )
         except NothingToCommitError:
             pass
-        head = self._require_head("committing")
-        if is_run_commit(head, self.run_key, CommitKind.DATA):
-            logger.info("nothing new staged on %s; returning the run's commit %s", self.branch, head.id)
-            return head
-        if is_run_commit(head, self.run_key, CommitKind.GATES, CommitKind.FAILED) and head.parents:
-            previous = operations.get_commit(self.connection, self.repository, head.parents[0])
-            if is_run_commit(previous, self.run_key, CommitKind.DATA):
-                logger.info("nothing new staged on %s; returning the run's commit %s", self.branch, previous.id)
-                return previous
+        head = self._run.require_head("committing")
+        existing = self._existing_data_commit(head)
+        if existing is not None:
+            logger.info("nothing new staged on %s; returning the run's commit %s", self.branch, existing.id)
+            return existing
         if head.id == base:
             logger.info("run %s wrote nothing; recording an empty commit (changes=none)", self.run_key)
-            full_metadata[KEY_CHANGES] = "none"
+            full_metadata[KEY_CHANGES] = NO_CHANGES
         return operations.commit(self.connection, self.repository, self.branch, text, full_metadata, allow_empty=True)
+
+    def _existing_data_commit(self, head: lakefs_sdk.Commit) -> lakefs_sdk.Commit | None:
+        """The run's data commit at or just under the head (a verdict or failure mark sits on it)."""
+        if self._run.is_mine(head, CommitKind.DATA):
+            return head
+        if self._run.is_mine(head, CommitKind.GATES, CommitKind.FAILED) and head.parents:
+            previous = operations.get_commit(self.connection, self.repository, head.parents[0])
+            if self._run.is_mine(previous, CommitKind.DATA):
+                return previous
+        return None
 
     def gate(self, gates: Sequence[Gate], *, base_ref: str | None = None, raise_on_failure: bool = True) -> GateReport:
         """Run every gate against the branch's newest commit and record the verdict in lakeFS.
@@ -373,61 +231,52 @@ class RunBranch:
         that commit. Gates compare with the commit the run started from, or
         with ``base_ref`` when given. An outage while gating propagates and
         records nothing: it is no verdict on the data.
+
+        Args:
+            gates: a list of gates (built-in gates or callables taking a ``GateContext``).
+            base_ref: the ref to compare with instead of the run's base commit.
+            raise_on_failure: raise ``GateFailedError`` when a gate fails (else return the report).
+
+        Returns:
+            The ``GateReport`` of every gate.
         """
         gates = validate_gates(gates)
-        head = self._require_head("gating")
-        self._refuse_uncommitted("commit them before gating, so that what is gated is exactly what would be published.")
-        metadata = head.metadata or {}
-        if is_run_commit(head, self.run_key, CommitKind.GATES) and head.meta_range_id == metadata.get(
-            KEY_GATED_METARANGE
-        ):
-            gated, base, changes = metadata[KEY_GATED_COMMIT], metadata.get(KEY_BASE), metadata.get(KEY_CHANGES)
-        else:
-            gated, base = str(head.id), None
-            changes = metadata.get(KEY_CHANGES) if is_run_commit(head, self.run_key, CommitKind.DATA) else None
-        if not base_ref and base is None and self.target_branch != self.source_branch:
-            # The merge brings the target everything the gated commit has and the target lacks,
-            # including what the source had that the target never got: judge all of it.
-            base = self._merge_base_with(self.target_branch, gated)
-        base = base_ref or base or self._base_of(head)
-        context = GateContext(self.connection, self.repository, run_ref=gated, base_ref=base)
-        report = run_gates(context, gates)
-        self._record_verdict(head, report, gated, base, changes)
+        head = self._run.require_head("gating")
+        self._run.refuse_uncommitted(refusals.UNCOMMITTED_BEFORE_GATING)
+        gated, base, changes = self._what_to_judge(head, base_ref)
+        report = run_gates(GateContext(self.connection, self.repository, run_ref=gated, base_ref=base), gates)
+        self._record_verdict(head, Verdict.of_report(report, gated_metarange=str(head.meta_range_id), changes=changes))
         if not report.passed and raise_on_failure:
             raise self.gate_failure(report)
         return report
 
+    def _what_to_judge(self, head: lakefs_sdk.Commit, base_ref: str | None) -> tuple[str, str, str | None]:
+        """The commit to judge, the ref to judge it against, and its ``changes`` mark."""
+        verdict = Verdict.recorded_by(head, self.run_key)
+        if verdict is not None and verdict.is_current(head):  # judged before: judge the same commit again
+            gated, base, changes = verdict.gated_commit, verdict.base_commit or None, verdict.changes
+        else:
+            gated, base = str(head.id), None
+            changes = (head.metadata or {}).get(KEY_CHANGES) if self._run.is_mine(head, CommitKind.DATA) else None
+        if not base_ref and base is None and self.target_branch != self.source_branch:
+            # The merge brings the target everything the gated commit has and the target lacks,
+            # including what the source had that the target never got: judge all of it.
+            base = self._run.merge_base(self.target_branch, gated)
+        return gated, base_ref or base or self._run.base_of(head), changes
+
     def gate_failure(self, report: GateReport) -> GateFailedError:
         """The error a failed ``report`` of this run is raised as, naming the run, branch and every verdict."""
-        return GateFailedError(
-            f"quality gates failed for run '{self.run_id}' on branch '{self.branch}' "
-            f"in repository '{self.repository}':\n{report.summary()}",
-            repository=self.repository,
-            ref=self.branch,
-            results=report.results,
-        )
+        return refusals.gate_failure(self._run, report)
 
-    def _record_verdict(
-        self, head: lakefs_sdk.Commit, report: GateReport, gated: str, base: str, changes: str | None
-    ) -> None:
-        metadata = {
-            **self._identity(),
-            KEY_KIND: CommitKind.GATES.value,
-            KEY_GATED_COMMIT: gated,
-            KEY_GATED_METARANGE: str(head.meta_range_id),
-            KEY_BASE: base,
-            **report.as_metadata(),
-        }
-        if changes:
-            metadata[KEY_CHANGES] = changes
+    def _record_verdict(self, head: lakefs_sdk.Commit, verdict: Verdict) -> None:
+        metadata = {**self._run.identity(), KEY_KIND: CommitKind.GATES.value, **verdict.as_metadata()}
         if dict(head.metadata or {}) == metadata:
             return  # the same verdict on the same commit is already recorded
-        verdict = "passed" if report.passed else "failed"
         operations.commit(
             self.connection,
             self.repository,
             self.branch,
-            f"lakefs-wap: gates {verdict} for run {self.run_id}",
+            f"lakefs-wap: gates {'passed' if verdict.passed else 'failed'} for run {self.run_id}",
             metadata,
             allow_empty=True,
         )
@@ -450,48 +299,44 @@ class RunBranch:
         is False), commits or uncommitted changes made after the verdict.
         On a merge conflict both branches are left as they are and
         ``MergeConflictError`` names the paths.
+
+        Args:
+            message: the merge commit's message.
+            metadata: extra metadata for the merge commit (keys may not start with ``lakefs_wap.``).
+            strategy: lakeFS's merge strategy for conflicts (``"source-wins"`` or ``"dest-wins"``).
+            squash_merge: squash the run into one commit on the target.
+            require_gates: refuse unless a passing verdict covers the branch head.
         """
         operations.validate_strategy(strategy, repository=self.repository)
         extra = self._user_metadata(metadata)
-        head = self._head_commit()
+        head = self._run.head_commit()
         if head is None:
-            return self._outcome_without_branch()
-        if is_run_commit(head, self.run_key, CommitKind.GATES):
-            head_metadata = head.metadata or {}
-            gated = head_metadata[KEY_GATED_COMMIT]
-            if head.meta_range_id != head_metadata.get(KEY_GATED_METARANGE):
-                raise self._moved_after_verdict(head)
-            if require_gates and head_metadata.get(KEY_GATES_PASSED) != "true":
-                raise RunStateError(
-                    f"run '{self.run_id}' (branch '{self.branch}') cannot be published: its gates failed "
-                    f"({'; '.join(failed_gates_in(head_metadata)) or 'see the gates commit'}). Fix the data and "
-                    "re-run, or publish(require_gates=False) to merge without passing gates.",
-                    repository=self.repository,
-                    ref=self.branch,
-                )
-            verdict = {k: head_metadata[k] for k in (KEY_GATES, KEY_GATES_PASSED) if k in head_metadata}
-            base = head_metadata.get(KEY_BASE, "")
-            if head_metadata.get(KEY_CHANGES) == "none":
-                return self._record_unchanged(gated)
-        else:
-            published = self._nothing_new_since_outcome(head)
-            if published is not None:
-                return published
+            return self._latest_result_or_refuse()
+        verdict = Verdict.recorded_by(head, self.run_key)
+        if verdict is None:
+            earlier = self._nothing_new_since_outcome(head)
+            if earlier is not None:
+                return earlier
             if require_gates:
                 raise self._not_gated(head)
-            gated, verdict, base = str(head.id), {}, self._base_of(head)
-        self._refuse_uncommitted(
-            "they came after the gates' verdict and would not be published. Commit them and gate again, "
-            "or reset the branch."
-        )
+            gated, base, judged = str(head.id), self._run.base_of(head), {}
+        else:
+            if not verdict.is_current(head):
+                raise refusals.moved_after_verdict(self._run, head)
+            if require_gates and not verdict.passed:
+                raise refusals.gates_failed(self._run, verdict)
+            if verdict.changed_nothing:
+                return self._outcomes.record_unchanged(verdict.gated_commit)
+            gated, base, judged = verdict.gated_commit, verdict.base_commit, verdict.result_metadata()
+        self._run.refuse_uncommitted(refusals.UNCOMMITTED_AFTER_VERDICT)
         merge_metadata = {
             **extra,
-            **self._identity(),
+            **self._run.identity(),
             KEY_KIND: CommitKind.PUBLISH.value,
             KEY_BASE: base,
             KEY_GATED_COMMIT: gated,
             KEY_RUN_COMMIT: gated,
-            **verdict,
+            **judged,
         }
         return self._merge_gated(head, gated, merge_metadata, message, strategy, squash_merge)
 
@@ -507,176 +352,68 @@ class RunBranch:
         since = int(head.creation_date)
 
         def landed() -> str | None:
-            return self._find_landed_publish(gated, since)
+            return self._outcomes.find_landed_publish(gated, since)
 
-        records = self.records()
-        earlier = self._recorded_for(gated, records)
+        records = self._outcomes.read()
+        earlier = self._outcomes.earlier_result(gated, records)
         if earlier is not None:
             return earlier
         sequence = next_sequence(records)
-        if squash_merge:
-            # A squash merge repeated is a second merge, not "no changes": look first.
-            found = landed()
-            if found is not None:
-                return self._record(Outcome.PUBLISHED, sequence, gated, found)
-        try:
-            merge_id = operations.merge(
-                self.connection,
-                self.repository,
-                gated,
-                self.target_branch,
-                message=message or f"lakefs-wap: publish run {self.run_id}",
-                metadata=merge_metadata,
-                strategy=strategy,
-                squash_merge=squash_merge,
-                landed=landed,
-            )
-        except BadInputError as error:
-            if not is_no_changes(error):
-                raise
-            found = landed()
-            if found is not None:  # an earlier attempt merged, and its answer was lost
-                return self._record(Outcome.PUBLISHED, sequence, gated, found)
-            return self._record_unchanged(gated, records)
-        logger.info("published run %s into '%s' as %s", self.run_key, self.target_branch, merge_id)
-        return self._record(Outcome.PUBLISHED, sequence, gated, merge_id)
+        found = landed() if squash_merge else None  # a squash merge repeated is a second merge: look first
+        if found is None:
+            try:
+                found = operations.merge(
+                    self.connection,
+                    self.repository,
+                    gated,
+                    self.target_branch,
+                    message=message or f"lakefs-wap: publish run {self.run_id}",
+                    metadata=merge_metadata,
+                    strategy=strategy,
+                    squash_merge=squash_merge,
+                    landed=landed,
+                )
+            except BadInputError as error:
+                if not is_no_changes(error):
+                    raise
+                found = landed()  # an earlier attempt merged and its answer was lost, or nothing to merge
+                if found is None:
+                    return self._outcomes.record_unchanged(gated, records)
+            logger.info("published run %s into '%s' as %s", self.run_key, self.target_branch, found)
+        return self._outcomes.record(Outcome.PUBLISHED, sequence, gated, found)
 
-    def _record(self, outcome: Outcome, sequence: int, gated: str, commit_id: str) -> str:
-        """Record an outcome of the gated commit, pointing at ``commit_id``; return ``commit_id``."""
-        write_record(self.connection, self.repository, record_tag(self.run_key, sequence, outcome, gated), commit_id)
-        return commit_id
-
-    def _find_landed_publish(self, gated: str, since: int) -> str | None:
-        """The merge of ``gated`` into the target made since ``since`` (server time), if any:
-        a publish whose answer or record was lost. Walks only the target's commits since then."""
-        for commit in iter_commits_since(self.connection, self.repository, self.target_branch, since):
-            if (
-                is_run_commit(commit, self.run_key, CommitKind.PUBLISH)
-                and (commit.metadata or {}).get(KEY_GATED_COMMIT) == gated
-            ):
-                return str(commit.id)
-        return None
-
-    def _recover_unrecorded_publish(self, head: lakefs_sdk.Commit, records: list[RunRecord]) -> str | None:
-        """For a passed verdict with no record: the merge an interrupted publish made, recorded now."""
-        metadata = head.metadata or {}
-        if not is_run_commit(head, self.run_key, CommitKind.GATES) or metadata.get(KEY_GATES_PASSED) != "true":
-            return None
-        gated = metadata.get(KEY_GATED_COMMIT, "")
-        if self._record_for(gated, records) is not None:
-            return None
-        found = self._find_landed_publish(gated, int(head.creation_date))
-        if found is not None:
-            self._record(Outcome.PUBLISHED, next_sequence(records), gated, found)
-            logger.warning("run %s was merged as %s but not recorded; recorded it now", self.run_key, found)
-        return found
-
-    def _record_unchanged(self, gated: str, records: list[RunRecord] | None = None) -> str:
-        """Record that the gated commit changes nothing on the target; return the target's head."""
-        records = self.records() if records is None else records
-        if self._recorded_for(gated, records) is None:
-            self._record(Outcome.UNCHANGED, next_sequence(records), gated, gated)
-        target_head = operations.branch_head(self.connection, self.repository, self.target_branch)
-        logger.info(
-            "run %s changed nothing on '%s'; recorded as unchanged, no merge (target at %s)",
-            self.run_key,
-            self.target_branch,
-            target_head,
-        )
-        return target_head
-
-    def _record_for(self, gated: str, records: list[RunRecord]) -> RunRecord | None:
-        """The newest publish or unchanged record of this very gated commit, reverted or not."""
-        for record in reversed(records):
-            if record.outcome is not Outcome.REVERTED and record.is_for(gated):
-                return record
-        return None
-
-    def _recorded_for(self, gated: str, records: list[RunRecord] | None = None) -> str | None:
-        """The result of an earlier publish of this very gated commit, if one is recorded.
-
-        A publish that was reverted since cannot be repeated by merging the same
-        commit (lakeFS sees nothing new in it); that is refused with what to do.
-        """
-        records = self.records() if records is None else records
-        record = self._record_for(gated, records)
-        if record is None:
-            return None
-        reverted = any(r.outcome is Outcome.REVERTED and r.sequence > record.sequence for r in records)
-        if reverted and record.outcome is Outcome.PUBLISHED:
-            raise RunStateError(
-                f"run '{self.run_id}': its gated commit {gated[:12]} was published as {record.commit_id[:12]} and "
-                "reverted since; merging the same commit again would change nothing. To publish this data again, "
-                "discard the run branch and re-run, so the data is written and gated anew.",
-                repository=self.repository,
-                ref=self.branch,
-            )
-        if record.outcome is Outcome.PUBLISHED:
-            return record.commit_id
-        return operations.branch_head(self.connection, self.repository, self.target_branch)
-
-    def _outcome_without_branch(self) -> str:
+    def _latest_result_or_refuse(self) -> str:
         """A publish repeated after the branch was cleaned up returns what was recorded."""
-        records = [r for r in self.records() if r.outcome is not Outcome.REVERTED]
-        if not records:
-            raise RunStateError(
-                f"run branch '{self.branch}' does not exist in repository '{self.repository}' and the run has no "
-                "recorded publish: nothing to publish. Open, write, commit and gate the run first.",
-                repository=self.repository,
-                ref=self.branch,
-            )
-        latest = records[-1]
-        if latest.outcome is Outcome.PUBLISHED:
-            return latest.commit_id
-        return operations.branch_head(self.connection, self.repository, self.target_branch)
+        result = self._outcomes.latest_result()
+        if result is None:
+            raise refusals.nothing_to_publish(self._run)
+        return result
 
     def _nothing_new_since_outcome(self, head: lakefs_sdk.Commit) -> str | None:
         """For a branch reopened after an outcome with nothing new on it: that outcome."""
-        if is_run_commit(head, self.run_key, CommitKind.DATA, CommitKind.FAILED):
+        if self._run.is_mine(head, CommitKind.DATA, CommitKind.FAILED):
             return None
-        if head.id != self._merge_base_with(self.source_branch):
+        if head.id != self._run.merge_base(self.source_branch):
             return None
-        records = [r for r in self.records() if r.outcome is not Outcome.REVERTED]
-        if not records:
-            return None
-        return self._outcome_without_branch()
+        return self._outcomes.latest_result()
 
     def _not_gated(self, head: lakefs_sdk.Commit) -> RunStateError:
         after = self._commits_after_verdict(head)
         if after is not None:
-            return self._moved_after_verdict(head, after)
-        what = "it was marked failed" if is_run_commit(head, self.run_key, CommitKind.FAILED) else "it is not gated"
-        return RunStateError(
-            f"run '{self.run_id}' (branch '{self.branch}') cannot be published: {what}. Run gate() on the "
-            "newest commit first, or publish(require_gates=False) to merge without gates.",
-            repository=self.repository,
-            ref=self.branch,
-        )
+            return refusals.moved_after_verdict(self._run, head, after)
+        return refusals.not_gated(self._run, head)
 
     def _commits_after_verdict(self, head: lakefs_sdk.Commit) -> list[str] | None:
         """Commits on the branch above its newest verdict, or None when it has no verdict."""
-        fork = self._merge_base_with(self.source_branch)
+        fork = self._run.merge_base(self.source_branch)
         after: list[str] = []
         for commit in iter_log(self.connection, self.repository, head.id, page_size=50, first_parent=True):
             if commit.id == fork:
                 return None
-            if is_run_commit(commit, self.run_key, CommitKind.GATES):
+            if self._run.is_mine(commit, CommitKind.GATES):
                 return after
-            after.append(f"{commit.id[:12]} ({commit.message.splitlines()[0] if commit.message else ''})")
+            after.append(refusals.describe_commit(commit))
         return None
-
-    def _moved_after_verdict(self, head: lakefs_sdk.Commit, after: list[str] | None = None) -> RunStateError:
-        named = after if after is not None else [f"{head.id[:12]} (data committed with the verdict)"]
-        listing = ", ".join(named[:_COMMITS_NAMED]) + (
-            f" and {len(named) - _COMMITS_NAMED} more" if len(named) > _COMMITS_NAMED else ""
-        )
-        return RunStateError(
-            f"run '{self.run_id}' (branch '{self.branch}') cannot be published: the branch moved after the gates' "
-            f"verdict, and these commits were not gated: {listing}. Run gate() again so they are judged too, "
-            "or reset the branch to the gated commit.",
-            repository=self.repository,
-            ref=self.branch,
-        )
 
     def discard(self, *, only_if_published: bool = False) -> bool:
         """Delete the run branch; False if it was already gone.
@@ -691,32 +428,24 @@ class RunBranch:
         return operations.delete_branch(self.connection, self.repository, self.branch, missing_ok=True)
 
     def _check_nothing_unpublished(self) -> None:
-        head = self._head_commit()
+        head = self._run.head_commit()
         if head is None:
             return
-        where = f"run branch '{self.branch}' in repository '{self.repository}'"
-        self._refuse_uncommitted(
-            f"they are not on '{self.target_branch}', so the branch is kept. "
-            "Commit, gate and publish them, or discard() the branch deliberately."
-        )
-        metadata = head.metadata or {}
-        if is_run_commit(head, self.run_key, CommitKind.GATES) and head.meta_range_id == metadata.get(
-            KEY_GATED_METARANGE
-        ):
-            records = self.records()
-            if self._record_for(metadata.get(KEY_GATED_COMMIT, ""), records) is not None:
+        self._run.refuse_uncommitted(refusals.uncommitted_on_discard(self._run))
+        verdict = Verdict.recorded_by(head, self.run_key)
+        if verdict is not None and verdict.is_current(head):
+            records = self._outcomes.read()
+            if self._outcomes_cover(head, verdict, records):
                 return
-            if self._recover_unrecorded_publish(head, records) is not None:
-                return
-        elif self._merge_base_with(self.target_branch, head.id) == head.id:
+        elif self._run.merge_base(self.target_branch, head.id) == head.id:
             return  # everything on the branch is on the target already
-        raise RunStateError(
-            f"{where} holds commits not on '{self.target_branch}' (head {head.id[:12]}: "
-            f"{(head.message or '').splitlines()[0] if head.message else 'no message'}); it is kept. "
-            "Gate and publish them, or discard() the branch deliberately.",
-            repository=self.repository,
-            ref=self.branch,
-        )
+        raise refusals.unpublished_commits(self._run, head)
+
+    def _outcomes_cover(self, head: lakefs_sdk.Commit, verdict: Verdict, records: list[RunRecord]) -> bool:
+        """Whether the judged commit has a recorded outcome (recording a lost publish now if need be)."""
+        if outcome_for(verdict.gated_commit, records) is not None:
+            return True
+        return self._outcomes.recover_unrecorded_publish(head, records) is not None
 
     def mark_failed(self, reason: str) -> str | None:
         """Keep the branch for debugging and record why the run failed; return the marker commit id.
@@ -725,25 +454,22 @@ class RunBranch:
         branch shows exactly what the run wrote. Returns None when there is
         no branch to mark (it never opened, or was discarded).
         """
-        head = self._head_commit()
+        head = self._run.head_commit()
         if head is None:
             return None
-        if self._recover_unrecorded_publish(head, self.records()) is not None:
+        if self._outcomes.recover_unrecorded_publish(head, self._outcomes.read()) is not None:
             return None  # it was published after all: nothing failed
         reason_text = (reason or "no reason given")[:_REASON_LIMIT]
         metadata = head.metadata or {}
-        if is_run_commit(head, self.run_key, CommitKind.FAILED) and metadata.get(KEY_REASON) == reason_text:
+        if self._run.is_mine(head, CommitKind.FAILED) and metadata.get(KEY_REASON) == reason_text:
             return str(head.id)
         marker_metadata = {
-            **self._identity(),
+            **self._run.identity(),
             KEY_KIND: CommitKind.FAILED.value,
             KEY_REASON: reason_text,
             KEY_RUN_COMMIT: str(head.id),
+            **{key: metadata[key] for key in (KEY_BASE, KEY_GATES) if metadata.get(key)},
         }
-        if metadata.get(KEY_BASE):
-            marker_metadata[KEY_BASE] = metadata[KEY_BASE]
-        if KEY_GATES in metadata:
-            marker_metadata[KEY_GATES] = metadata[KEY_GATES]
         marker = operations.commit(
             self.connection,
             self.repository,
@@ -766,70 +492,12 @@ class RunBranch:
             self.connection, self.repository, self.target_branch, self.run_key, message=message, metadata=metadata
         )
 
-
-def _live_publish(records: Sequence[RunRecord]) -> RunRecord | None:
-    """The newest publish not followed by a revert."""
-    live: RunRecord | None = None
-    for record in records:
-        if record.outcome is Outcome.PUBLISHED:
-            live = record
-        elif record.outcome is Outcome.REVERTED:
-            live = None
-    return live
-
-
-def find_published_run(
-    connection: LakeFSConnection,
-    repository: str,
-    target_branch: str,
-    run_key: str | None = None,
-    *,
-    search_limit: int = DEFAULT_SEARCH_LIMIT,
-) -> lakefs_sdk.Commit | None:
-    """The merge commit of ``run_key``'s newest live publish (one request), or, with no run key,
-    the newest publish commit among the newest ``search_limit`` commits of ``target_branch``."""
-    validate_repository(repository)
-    validate_branch(target_branch, role="target branch")
-    if run_key is not None:
-        live = _live_publish(read_records(connection, repository, run_key))
-        return operations.get_commit(connection, repository, live.commit_id) if live is not None else None
-    reverted: set[str] = set()
-    for commit in iter_log(connection, repository, target_branch, limit=search_limit):
-        metadata = commit.metadata or {}
-        if metadata.get(KEY_KIND) == CommitKind.REVERT.value:
-            reverted.update(filter(None, metadata.get(KEY_REVERTS, "").split(",")))
-        elif metadata.get(KEY_KIND) == CommitKind.PUBLISH.value and commit.id not in reverted:
-            return commit
-    return None
-
-
-def revert_published_run(
-    connection: LakeFSConnection,
-    repository: str,
-    target_branch: str,
-    run_key: str | None = None,
-    *,
-    message: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    search_limit: int = DEFAULT_SEARCH_LIMIT,
-) -> str:
-    """Revert every publish of ``run_key`` on ``target_branch`` (the newest published run when None).
-
-    Reverting again returns the existing revert commit.
-    """
-    from lakefs_wap.revert import revert_run
-
-    if run_key is None:
-        newest = find_published_run(connection, repository, target_branch, search_limit=search_limit)
-        if newest is None:
-            raise RunStateError(
-                f"no publish found in the newest {search_limit} commits of '{target_branch}' "
-                f"in repository '{repository}'; nothing to revert.",
-                repository=repository,
-                ref=target_branch,
-            )
-        run_key = (newest.metadata or {}).get(KEY_RUN_KEY, "")
-    return revert_run(connection, repository, target_branch, run_key, message=message, metadata=metadata)
+    def _user_metadata(self, metadata: Mapping[str, Any] | None) -> dict[str, str]:
+        strings = operations.metadata_strings(metadata)
+        reserved = sorted(key for key in strings if key.startswith(RESERVED_PREFIX))
+        if reserved:
+            raise refusals.reserved_metadata(self._run, reserved)
+        return strings
 
 
 __all__ = [

@@ -19,6 +19,7 @@ from lakefs_wap import (
     RequiredPaths,
     RunBranch,
     TableRowCount,
+    Verdict,
     objects,
     run_gates,
 )
@@ -199,7 +200,7 @@ def test_all_gates_run_and_the_report_lists_every_failure(base_and_run) -> None:
     summary = report.summary()
     assert "1/4 gates passed; the run FAILED" in summary
     assert "raised RuntimeError: connection to the warehouse refused" in summary
-    assert report.as_metadata()["lakefs_wap.gates_passed"] == "false"
+    assert Verdict.of_report(report, gated_metarange="m").as_metadata()["lakefs_wap.gates_passed"] == "false"
 
 
 def test_diff_is_read_lazily_page_by_page(base_and_run, connection, monkeypatch) -> None:
