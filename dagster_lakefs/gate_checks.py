@@ -17,6 +17,7 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetKey, MetadataValue
 
 from lakefs_wap import BadInputError, GateReport
 from lakefs_wap.gates import gate_name
+from lakefs_wap.verdict import Verdict
 
 # Dagster's rule for names of asset checks (and of most things).
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_]")
@@ -112,28 +113,18 @@ def results_of_report(specs: Sequence[AssetCheckSpec], report: GateReport) -> li
 def results_of_recorded_verdict(
     specs: Sequence[AssetCheckSpec], metadata: Mapping[str, str], *, gated_commit: str
 ) -> list[AssetCheckResult] | None:
-    """The results recorded in a publish's metadata (``lakefs_wap.gates``), or None if it
+    """The results recorded in a publish's metadata (its ``Verdict``), or None if it
     holds no verdict for exactly these gates (say the gates changed since)."""
-    try:
-        recorded = json.loads(metadata.get("lakefs_wap.gates", ""))
-    except ValueError:
-        return None
-    if not isinstance(recorded, list) or len(recorded) != len(specs):
+    verdict = Verdict.from_metadata(metadata)
+    if verdict is None or len(verdict.gates) != len(specs):
         return None
     judged = {"lakefs/gated_commit": gated_commit}
     results = []
-    for spec, entry in zip(specs, recorded, strict=True):
-        if not isinstance(entry, dict) or _NOT_IN_NAMES.sub("_", str(entry.get("name", ""))) != spec.name:
+    for spec, gate in zip(specs, verdict.gates, strict=True):
+        if _NOT_IN_NAMES.sub("_", gate.name) != spec.name:
             return None
         results.append(
-            check_result(
-                spec,
-                bool(entry.get("passed")),
-                str(entry.get("message", "")),
-                metrics=entry.get("metrics") or {},
-                details=None,
-                judged=judged,
-            )
+            check_result(spec, gate.passed, gate.message, metrics=dict(gate.metrics), details=None, judged=judged)
         )
     return results
 

@@ -19,10 +19,20 @@ The gates' verdict becomes a ``dataQualityAssertions`` facet of the data they ju
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+
+class JudgedGate(Protocol):
+    """One gate's result: a ``GateResult`` or a recorded ``lakefs_wap.RecordedGate``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def passed(self) -> bool: ...
+
 
 NAMESPACE_SCHEME = "lakefs"
 
@@ -61,9 +71,10 @@ def input_dataset(
     path: str | None = None,
     *,
     version: str | None = None,
-    gates: str | Iterable[Mapping[str, Any]] | None = None,
+    gates: Iterable[JudgedGate] | None = None,
 ) -> Any:
-    """A dataset a task read; ``gates`` is a recorded gate report (``lakefs_wap.gates`` metadata) on it."""
+    """A dataset a task read; ``gates`` are the gates' results on it (a ``GateReport``'s results or a
+    recorded ``Verdict``'s gates)."""
     from openlineage.client.event_v2 import InputDataset
 
     assertions = gate_assertions(gates)
@@ -85,23 +96,15 @@ def output_dataset(
     )
 
 
-def gate_assertions(gates: str | Iterable[Mapping[str, Any]] | None) -> Any:
-    """The gates' results as a data-quality assertions facet: one assertion per gate, named after it.
-
-    ``gates`` is the compact report lakefs-wap records on commits (JSON text) or
-    its parsed list; None (or an unreadable report) gives no facet.
-    """
+def gate_assertions(gates: Iterable[JudgedGate] | None) -> Any:
+    """The gates' results as a data-quality assertions facet: one assertion per gate, named after it;
+    None gives no facet."""
     if gates is None:
-        return None
-    try:
-        results = json.loads(gates) if isinstance(gates, str) else list(gates)
-        pairs = [(str(result["name"]), bool(result["passed"])) for result in results]
-    except (ValueError, TypeError, KeyError):
         return None
     from openlineage.client.facet_v2 import data_quality_assertions_dataset as dq
 
     return dq.DataQualityAssertionsDatasetFacet(
-        assertions=[dq.Assertion(assertion=name, success=passed) for name, passed in pairs]
+        assertions=[dq.Assertion(assertion=gate.name, success=gate.passed) for gate in gates]
     )
 
 

@@ -9,7 +9,6 @@ Nothing comes from the orchestrators' own bookkeeping except which runs there we
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +16,11 @@ from dataclasses import dataclass
 import lakefs_sdk
 
 from lakefs_wap import LakeFSConnection, RunBranch, RunStatus
-from lakefs_wap.keys import KEY_GATES, KEY_KIND, KEY_RUN_KEY
+from lakefs_wap.keys import KEY_KIND, KEY_RUN_KEY
 from lakefs_wap.links import branch_url, commit_url
 from lakefs_wap.record import Outcome
 from lakefs_wap.refs import iter_log
+from lakefs_wap.verdict import Verdict
 
 # The commit-metadata key lakeFS shows as an "Open <Name> UI" button.
 UI_BUTTON_KEY = re.compile(r"::lakefs::(\w+)::url\[url:ui\]")
@@ -55,12 +55,11 @@ def run_commits(connection: LakeFSConnection, repository: str, run: RunBranch) -
 def gate_lines(commits: list[lakefs_sdk.Commit]) -> list[str]:
     """The newest recorded verdict: ``ok``/``FAIL`` per gate with its message."""
     for commit in reversed(commits):
-        recorded = (commit.metadata or {}).get(KEY_GATES)
-        if recorded:
-            gates = json.loads(recorded)
-            passed = sum(1 for gate in gates if gate.get("passed"))
-            header = f"{passed}/{len(gates)} gates passed"
-            return [header] + [f"  {'ok  ' if g.get('passed') else 'FAIL'} {g['name']}: {g['message']}" for g in gates]
+        verdict = Verdict.from_metadata(commit.metadata)
+        if verdict is not None:
+            passed = sum(1 for gate in verdict.gates if gate.passed)
+            header = f"{passed}/{len(verdict.gates)} gates passed"
+            return [header] + [f"  {'ok  ' if g.passed else 'FAIL'} {g.as_text()}" for g in verdict.gates]
     return ["no gates recorded"]
 
 

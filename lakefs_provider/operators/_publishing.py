@@ -23,8 +23,9 @@ from lakefs_provider.assets.events import (
 )
 from lakefs_provider.operators.with_metadata_operator import WithLakeFSMetadataOperator
 from lakefs_wap import BadInputError, operations
-from lakefs_wap.keys import KEY_GATED_COMMIT, KEY_GATES, KEY_GATES_PASSED, KEY_RUN_KEY
+from lakefs_wap.keys import KEY_GATED_COMMIT, KEY_RUN_KEY
 from lakefs_wap.links import commit_url
+from lakefs_wap.verdict import Verdict
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
@@ -109,6 +110,7 @@ class PublishingOperator(WithLakeFSMetadataOperator):
         holds a list or a mapping. ``gates`` is the gate report as lakefs-wap records it on the commit (JSON);
         ``source_commit`` the gated commit of a run, or else the merged commit."""
         metadata = commit.metadata or {}
+        verdict = Verdict.from_metadata(metadata)
         commit_id = str(commit.id)
         merged = str(commit.parents[1]) if len(commit.parents) > 1 else None
         return {
@@ -117,8 +119,8 @@ class PublishingOperator(WithLakeFSMetadataOperator):
             "commit_id": commit_id,
             "run_key": metadata.get(KEY_RUN_KEY),
             "source_commit": metadata.get(KEY_GATED_COMMIT) or merged,
-            "gates_passed": {"true": True, "false": False}.get(metadata.get(KEY_GATES_PASSED, "")),
-            "gates": metadata.get(KEY_GATES),
+            "gates_passed": verdict.passed if verdict is not None else None,
+            "gates": verdict.gates_text() if verdict is not None else None,
             "url": commit_url(self.connection.settings.ui_base_url, repository, commit_id),
             "task": type(self).__name__,
         }
@@ -143,7 +145,7 @@ class PublishingOperator(WithLakeFSMetadataOperator):
                     published.repository,
                     published.source_ref,
                     version=source_version,
-                    gates=metadata.get(KEY_GATES),
+                    gates=verdict.gates if (verdict := Verdict.from_metadata(metadata)) is not None else None,
                 )
             )
         if not published.changed_data:

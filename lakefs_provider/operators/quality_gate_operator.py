@@ -93,9 +93,12 @@ class LakeFSQualityGateOperator(LakeFSBaseOperator):
 
         if self.report is None:
             return ol.operator_lineage()
-        verdicts = [{"name": result.name, "passed": result.passed} for result in self.report.results]
         judged = ol.input_dataset(
-            self.connection.settings.endpoint, self.repo, self.ref, version=self.report.run_ref, gates=verdicts
+            self.connection.settings.endpoint,
+            self.repo,
+            self.ref,
+            version=self.report.run_ref,
+            gates=self.report.results,
         )
         return ol.operator_lineage(inputs=[judged])
 
