@@ -36,7 +36,7 @@ CLIENT_NAME = f"lakefs-wap/{__version__}"
 _API_PATH = "/api/v1"
 
 # The requests that add a commit each time they land. The transport never
-# repeats them after an ambiguous failure; operations.write_once looks first.
+# repeats them after an ambiguous failure; write_once.write_once looks first.
 _ADDS_A_COMMIT = re.compile(
     r"/repositories/[^/]+/(branches/[^/]+/(commits|revert|cherry-pick)|refs/[^/]+/merge/[^/]+)$"
 )
